@@ -1,0 +1,12 @@
+/** Jest runs the TypeScript sources as ESM through ts-jest (transpile only: `npm run lint` type-checks). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/cdk/test/**/*.test.ts'],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,129 @@
+/** Public types of the extraction engine. The engine knows ffmpeg, sharp and files: nothing of AWS. */
+
+export interface VideoInfo {
+  path: string;
+  durationSec: number;
+  /** Average frame rate (frames / duration of the decoded stream). */
+  fps: number;
+  /** Number of decoded frames (exact after analysis; estimated from probe before). */
+  frameCount: number;
+  /** Display size after rotation and sample aspect ratio are applied. */
+  width: number;
+  height: number;
+  /** Rotation in degrees clockwise that was applied to make frames upright (0, 90, 180, 270). */
+  rotation: number;
+  /** Codec name as ffmpeg reports it. */
+  codec?: string;
+  /** True when frame durations vary (variable frame rate). */
+  vfr?: boolean;
+}
+
+export type TransitionKind = 'cut' | 'gradual';
+
+export interface Scene {
+  index: number;
+  /** First frame (0-based, decoded order). */
+  startFrame: number;
+  /** Last frame, inclusive. */
+  endFrame: number;
+  /** Seconds from the first decoded frame. */
+  startTime: number;
+  endTime: number;
+  /** How this scene began: null for the first scene. */
+  transitionIn: TransitionKind | null;
+}
+
+export interface DetectionResult {
+  video: VideoInfo;
+  scenes: Scene[];
+  /** startFrame of every scene after the first. */
+  cuts: number[];
+}
+
+export type ExtractMode = 'scene' | 'interval' | 'hybrid' | 'all';
+export type ImageFormat = 'jpeg' | 'webp' | 'png';
+
+export interface DetectOptions {
+  /** Content-change threshold on the 0-255 scale of PySceneDetect's content detector (default 27). */
+  threshold?: number;
+  /** Minimum scene length in seconds (default 0.6). */
+  minSceneLenSec?: number;
+  /** Cancels ffmpeg and the analysis. */
+  signal?: AbortSignal;
+  /** Hard cap on any one ffmpeg run (ms). */
+  timeoutMs?: number;
+  /** Called with 0..1 as the analysis progresses. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ExtractOptions extends DetectOptions {
+  mode?: ExtractMode;
+  framesPerScene?: number;
+  /** Seconds between frames in interval / hybrid mode. */
+  interval?: number;
+  /** Fewer scenes than this: fall back to evenly spaced frames (default 3). */
+  minFrames?: number;
+  maxFrames?: number;
+  /** Aim for about this many frames in total. */
+  targetFrames?: number;
+  format?: ImageFormat;
+  quality?: number;
+  /** Downscale frames wider than this (keeps aspect). */
+  maxWidth?: number;
+  /** Drop near-duplicate frames across scenes (default true). */
+  dedupe?: boolean;
+}
+
+/** One encoded frame, yielded as soon as it is ready. */
+export interface EncodedFrame {
+  /** 0-based position in the output set; also the file name stem. */
+  index: number;
+  /** Decoded frame number in the video. */
+  frame: number;
+  /** Seconds from the first decoded frame. */
+  time: number;
+  scene: number;
+  width: number;
+  height: number;
+  format: ImageFormat;
+  /** File extension without dot: jpg, webp or png. */
+  ext: string;
+  contentType: string;
+  data: Buffer;
+  /** Laplacian variance on the analysis thumbnail: higher is sharper. */
+  sharpness: number;
+}
+
+export interface FrameRecord {
+  file: string;
+  index: number;
+  frame: number;
+  time: number;
+  scene: number;
+  width: number;
+  height: number;
+  bytes: number;
+  sharpness: number;
+}
+
+export interface ExtractionResult extends DetectionResult {
+  frames: FrameRecord[];
+  /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
+  fallbackUsed: boolean;
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>> &
+    Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>;
+  toolVersion: string;
+  /** Milliseconds per stage. */
+  timings: { probeMs: number; analyzeMs: number; extractMs: number; totalMs: number };
+}
+
+export interface Manifest {
+  video: VideoInfo;
+  scenes: Scene[];
+  cuts: number[];
+  frames: FrameRecord[];
+  fallbackUsed: boolean;
+  settings: ExtractionResult['settings'];
+  tool: { name: string; version: string };
+  createdAt: string;
+}
