@@ -1,0 +1,18 @@
+/**
+ * Object storage as the job sees it. Implementations: S3 (src/adapters/s3-object-store.ts);
+ * tests wrap it to inject faults. Implementations classify failures with the error taxonomy:
+ * a missing object is a `VideoNotFoundError` (permanent), outages are `ObjectStoreError` (transient).
+ */
+export interface ObjectStore {
+  /**
+   * Stream an object into a local file. Returns the number of bytes written.
+   * Throws `VideoNotFoundError` when the object does not exist.
+   */
+  download(bucket: string, key: string, destPath: string, signal?: AbortSignal): Promise<{ bytes: number }>;
+  /** Write one object (overwrites). */
+  put(bucket: string, key: string, body: Buffer | string, contentType: string, signal?: AbortSignal): Promise<void>;
+  /** Every key under a prefix. */
+  list(bucket: string, prefix: string, signal?: AbortSignal): Promise<string[]>;
+  /** Delete keys (missing keys are not an error). */
+  deleteMany(bucket: string, keys: string[], signal?: AbortSignal): Promise<void>;
+}

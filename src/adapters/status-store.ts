@@ -1,0 +1,43 @@
+/**
+ * Video status as the job sees it. The implementation (src/adapters/supabase-status-store.ts) calls
+ * SQL functions in supabase/migrations through supabase-js `.rpc()`, so every state change is one
+ * atomic statement in Postgres. Failures to reach the store are `StatusStoreError` (transient).
+ */
+import type { Stage } from '../service/errors.js';
+
+export type ClaimStatus = 'claimed' | 'not_downloaded' | 'already_extracted' | 'locked' | 'not_found';
+
+export interface ClaimResult {
+  status: ClaimStatus;
+  /** When the lease expires (claimed only). */
+  leaseUntil?: string;
+  /** How many times the video has been claimed, this claim included. */
+  attempts?: number;
+}
+
+export type CompleteStatus = 'completed' | 'already_extracted' | 'lease_lost';
+
+export interface ExtractionErrorRecord {
+  platform: string | null;
+  shortcode: string | null;
+  messageId: string | null;
+  stage: Stage;
+  code: string;
+  message: string;
+  retryable: boolean;
+  /** SQS ApproximateReceiveCount of the delivery that failed. */
+  attempt: number;
+  /** True when this was the last delivery before the dead-letter queue. */
+  final: boolean;
+}
+
+export interface StatusStore {
+  /** Decide atomically whether this delivery does the work; on `claimed` a lease is held by `owner`. */
+  claim(platform: string, shortcode: string, owner: string, leaseSeconds: number): Promise<ClaimResult>;
+  /** Mark the video extracted and drop the lease (only if `owner` still holds it or nobody does). */
+  complete(platform: string, shortcode: string, owner: string, frameCount: number, manifestKey: string): Promise<CompleteStatus>;
+  /** Drop the lease held by `owner` so another delivery can start at once. */
+  release(platform: string, shortcode: string, owner: string, error?: string): Promise<void>;
+  /** Append one row to extraction_errors. */
+  recordError(rec: ExtractionErrorRecord): Promise<void>;
+}

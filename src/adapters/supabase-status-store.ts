@@ -1,0 +1,117 @@
+/**
+ * {@link StatusStore} on Supabase: supabase-js with the service-role key, no session persistence,
+ * and only `.rpc()` calls to the SQL functions in supabase/migrations (atomic state changes).
+ * Every failure (HTTP 5xx, network, PostgREST/SQL error) is a StatusStoreError (transient): a
+ * message is never dropped because the database could not be reached. Calls are retried a few
+ * times with backoff and jitter first; all of them are idempotent for the same owner.
+ *
+ * @example
+ * ```ts
+ * const store = SupabaseStatusStore.create({ url: config.supabaseUrl, key: config.supabaseKey });
+ * const { status } = await store.claim('instagram', 'abc', 'lambda-req-1', 900);
+ * ```
+ */
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import pRetry from 'p-retry';
+import { StatusStoreError } from '../service/errors.js';
+import type { ClaimResult, ClaimStatus, CompleteStatus, ExtractionErrorRecord, StatusStore } from './status-store.js';
+
+export interface SupabaseStatusStoreOptions {
+  url: string;
+  /** Service-role key. */
+  key: string;
+  /** Custom fetch (tests: the PostgREST stand-in, fault injection). */
+  fetch?: typeof fetch;
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+const CLAIM_STATUSES: ReadonlySet<string> = new Set<ClaimStatus>(['claimed', 'not_downloaded', 'already_extracted', 'locked', 'not_found']);
+
+export class SupabaseStatusStore implements StatusStore {
+  readonly #client: SupabaseClient;
+  readonly #retries: number;
+  readonly #delay: number;
+
+  constructor(client: SupabaseClient, opts: { retries?: number; retryDelayMs?: number } = {}) {
+    this.#client = client;
+    this.#retries = opts.retries ?? 2;
+    this.#delay = opts.retryDelayMs ?? 200;
+  }
+
+  static create(o: SupabaseStatusStoreOptions): SupabaseStatusStore {
+    const client = createClient(o.url, o.key, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      global: { ...(o.fetch ? { fetch: o.fetch } : {}), headers: { 'x-client-info': 'scene-frames-service' } },
+    });
+    return new SupabaseStatusStore(client, { retries: o.retries, retryDelayMs: o.retryDelayMs });
+  }
+
+  async #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return pRetry(
+      async () => {
+        let res;
+        try {
+          res = await this.#client.rpc(fn, args);
+        } catch (err) {
+          throw new StatusStoreError(`supabase rpc ${fn}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+        }
+        if (res.error) {
+          const e = res.error as { message?: string; code?: string };
+          throw new StatusStoreError(`supabase rpc ${fn} failed (HTTP ${res.status}${e.code ? `, ${e.code}` : ''}): ${e.message ?? 'unknown error'}`, res.status);
+        }
+        return res.data as T;
+      },
+      { retries: this.#retries, minTimeout: this.#delay, factor: 2, randomize: true },
+    );
+  }
+
+  async claim(platform: string, shortcode: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
+    const data = await this.#rpc<{ status?: string; lease_until?: string; attempts?: number } | null>('claim_video', {
+      p_platform: platform,
+      p_shortcode: shortcode,
+      p_owner: owner,
+      p_lease_seconds: leaseSeconds,
+    });
+    const status = data?.status;
+    if (!status || !CLAIM_STATUSES.has(status)) throw new StatusStoreError(`claim_video returned an unexpected value: ${JSON.stringify(data)}`);
+    return {
+      status: status as ClaimStatus,
+      ...(data.lease_until ? { leaseUntil: data.lease_until } : {}),
+      ...(typeof data.attempts === 'number' ? { attempts: data.attempts } : {}),
+    };
+  }
+
+  async complete(platform: string, shortcode: string, owner: string, frameCount: number, manifestKey: string): Promise<CompleteStatus> {
+    const data = await this.#rpc<{ status?: string } | null>('complete_video', {
+      p_platform: platform,
+      p_shortcode: shortcode,
+      p_owner: owner,
+      p_frame_count: frameCount,
+      p_manifest_key: manifestKey,
+    });
+    const status = data?.status;
+    if (status !== 'completed' && status !== 'already_extracted' && status !== 'lease_lost') {
+      throw new StatusStoreError(`complete_video returned an unexpected value: ${JSON.stringify(data)}`);
+    }
+    return status;
+  }
+
+  async release(platform: string, shortcode: string, owner: string, error?: string): Promise<void> {
+    await this.#rpc('release_video', { p_platform: platform, p_shortcode: shortcode, p_owner: owner, p_error: error ?? null });
+  }
+
+  async recordError(r: ExtractionErrorRecord): Promise<void> {
+    await this.#rpc('record_extraction_error', {
+      p_platform: r.platform,
+      p_shortcode: r.shortcode,
+      p_message_id: r.messageId,
+      p_stage: r.stage,
+      p_code: r.code,
+      p_message: r.message.slice(0, 2000),
+      p_retryable: r.retryable,
+      p_attempt: r.attempt,
+      p_final: r.final,
+    });
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Service configuration: every setting is read from the environment once, validated with zod,
+ * and any problem is reported in ONE error that lists every bad variable.
+ * Defaults here are the ones documented in `.env.sample`.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(process.env); // throws ConfigError listing every bad variable
+ * console.log(config.concurrencyLimit);
+ * ```
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+const bool = (dflt: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return dflt;
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true/false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const int = (dflt: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return dflt;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const num = (dflt: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return dflt;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a number in [${min}, ${max}], got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return v.replace(/\/+$/, '');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${v}"` });
+      return z.NEVER;
+    }
+  });
+
+const requiredString = z.string({ error: 'is required' }).trim().min(1, { error: 'is required' });
+const bucket = requiredString.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'is not a valid S3 bucket name' });
+
+/** The raw environment schema: keys are the variable names, so issues name the variable. */
+const envSchema = z.object({
+  S3_BUCKET_VIDEOS: bucket,
+  S3_BUCKET_FRAMES: bucket.optional(),
+  SUPABASE_URL: requiredString.pipe(z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' })),
+  SUPABASE_KEY: requiredString,
+  MIN_FRAMES: int(3, 1, 1000),
+  SCENE_THRESHOLD: num(27, 1, 255),
+  CONCURRENCY_LIMIT: int(2, 1, 64),
+  MIN_REMAINING_MS: int(60_000, 0),
+  SAFETY_MARGIN_MS: int(10_000, 0),
+  S3_RETRIES: int(3, 0, 20),
+  S3_RETRY_DELAY: int(1000, 0, 60_000),
+  S3_CONNECT_TIMEOUT: int(5000, 1),
+  S3_READ_TIMEOUT: int(30_000, 1),
+  UPLOAD_CONCURRENCY: int(8, 1, 64),
+  SUPABASE_RETRIES: int(2, 0, 10),
+  CLAIM_LEASE_SECONDS: int(900, 10, 43_200),
+  MAX_RECEIVE_COUNT: int(5, 1, 1000),
+  FRAME_FORMAT: z.enum(['jpeg', 'webp', 'png']).optional().default('jpeg'),
+  FRAME_QUALITY: int(85, 1, 100),
+  FRAME_MAX_WIDTH: int(0, 0, 16_384),
+  EXTRACT_MODE: z.enum(['scene', 'interval', 'hybrid', 'all']).optional().default('scene'),
+  DEBUG: bool(false),
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).optional(),
+  SERVICE_NAME: z.string().trim().min(1).optional().default('frames'),
+  METRICS_NAMESPACE: z.string().trim().min(1).optional().default('SceneFrames'),
+  AWS_REGION: z.string().trim().min(1).optional().default('us-east-1'),
+  S3_ENDPOINT: optionalUrl,
+  S3_FORCE_PATH_STYLE: bool(false),
+  SQS_ENDPOINT: optionalUrl,
+  SQS_QUEUE_URL: optionalUrl,
+  TMPDIR_FRAMES: z.string().trim().optional(),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface ServiceConfig {
+  videosBucket: string;
+  framesBucket: string;
+  supabaseUrl: string;
+  /** Service-role key: a secret. Never log it (the logger redacts it). */
+  supabaseKey: string;
+  minFrames: number;
+  sceneThreshold: number;
+  concurrencyLimit: number;
+  minRemainingMs: number;
+  safetyMarginMs: number;
+  s3Retries: number;
+  s3RetryDelayMs: number;
+  s3ConnectTimeoutMs: number;
+  s3ReadTimeoutMs: number;
+  uploadConcurrency: number;
+  supabaseRetries: number;
+  claimLeaseSeconds: number;
+  maxReceiveCount: number;
+  frameFormat: 'jpeg' | 'webp' | 'png';
+  frameQuality: number;
+  /** 0 = keep the source width. */
+  frameMaxWidth: number;
+  extractMode: 'scene' | 'interval' | 'hybrid' | 'all';
+  debug: boolean;
+  logLevel: string;
+  serviceName: string;
+  metricsNamespace: string;
+  region: string;
+  s3Endpoint: string | undefined;
+  s3ForcePathStyle: boolean;
+  sqsEndpoint: string | undefined;
+  sqsQueueUrl: string | undefined;
+  /** Parent of the per-video scratch directories (default os.tmpdir()). */
+  tmpDir: string | undefined;
+}
+
+/** Thrown when the environment is invalid; `issues` holds one line per bad variable. */
+export class ConfigError extends ValidationError {
+  constructor(issues: string[]) {
+    super('INVALID_CONFIG', 'invalid configuration', issues);
+  }
+}
+
+/**
+ * Read and validate the configuration. Throws {@link ConfigError} listing every bad variable.
+ *
+ * @example
+ * ```ts
+ * loadConfig({ S3_BUCKET_VIDEOS: 'videos', SUPABASE_URL: 'http://localhost:54321', SUPABASE_KEY: 'k' });
+ * ```
+ */
+export function loadConfig(env: Env = process.env): ServiceConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const byVar = new Map<string, string[]>();
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '(env)');
+      const msg = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
+      byVar.set(name, [...(byVar.get(name) ?? []), msg]);
+    }
+    // Never echo a secret's value back in the error.
+    const lines = [...byVar.entries()].map(([name, msgs]) => `${name} ${[...new Set(msgs)].join(', ')}`.replace(env.SUPABASE_KEY && env.SUPABASE_KEY.length >= 4 ? env.SUPABASE_KEY : '\u0000', '[REDACTED]'));
+    throw new ConfigError(lines);
+  }
+  const e = parsed.data;
+  return {
+    videosBucket: e.S3_BUCKET_VIDEOS,
+    framesBucket: e.S3_BUCKET_FRAMES ?? e.S3_BUCKET_VIDEOS,
+    supabaseUrl: e.SUPABASE_URL.replace(/\/+$/, ''),
+    supabaseKey: e.SUPABASE_KEY,
+    minFrames: e.MIN_FRAMES,
+    sceneThreshold: e.SCENE_THRESHOLD,
+    concurrencyLimit: e.CONCURRENCY_LIMIT,
+    minRemainingMs: e.MIN_REMAINING_MS,
+    safetyMarginMs: e.SAFETY_MARGIN_MS,
+    s3Retries: e.S3_RETRIES,
+    s3RetryDelayMs: e.S3_RETRY_DELAY,
+    s3ConnectTimeoutMs: e.S3_CONNECT_TIMEOUT,
+    s3ReadTimeoutMs: e.S3_READ_TIMEOUT,
+    uploadConcurrency: e.UPLOAD_CONCURRENCY,
+    supabaseRetries: e.SUPABASE_RETRIES,
+    claimLeaseSeconds: e.CLAIM_LEASE_SECONDS,
+    maxReceiveCount: e.MAX_RECEIVE_COUNT,
+    frameFormat: e.FRAME_FORMAT,
+    frameQuality: e.FRAME_QUALITY,
+    frameMaxWidth: e.FRAME_MAX_WIDTH,
+    extractMode: e.EXTRACT_MODE,
+    debug: e.DEBUG,
+    logLevel: e.DEBUG ? 'DEBUG' : (e.LOG_LEVEL ?? 'INFO'),
+    serviceName: e.SERVICE_NAME,
+    metricsNamespace: e.METRICS_NAMESPACE,
+    region: e.AWS_REGION,
+    s3Endpoint: e.S3_ENDPOINT,
+    s3ForcePathStyle: e.S3_FORCE_PATH_STYLE || e.S3_ENDPOINT !== undefined,
+    sqsEndpoint: e.SQS_ENDPOINT,
+    sqsQueueUrl: e.SQS_QUEUE_URL,
+    tmpDir: e.TMPDIR_FRAMES || undefined,
+  };
+}
+
+/** Values that must never appear in logs: the configured secrets plus AWS credentials from the env. */
+export function secretValues(config: Pick<ServiceConfig, 'supabaseKey'>, env: Env = process.env): string[] {
+  return [config.supabaseKey, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.SUPABASE_SERVICE_ROLE_KEY].filter(
+    (v): v is string => typeof v === 'string' && v.length >= 4,
+  );
+}

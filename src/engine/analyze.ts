@@ -1,0 +1,247 @@
+/**
+ * The single decode pass. One ffmpeg process decodes the video once and feeds two outputs:
+ *  - pipe 1: every decoded frame as a 64x36 RGB thumbnail (the analysis stream);
+ *  - pipe 3 (optional): a decimated stream of full-resolution YUV frames, the candidates that
+ *    representative frames are picked from, so no second decode (and no keyframe seeking) is needed.
+ * Per-frame timestamps come from two `showinfo` filters on stderr and are matched to the frames by order.
+ */
+import type { Readable } from 'node:stream';
+import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
+import { FrameIndexer, type ProbeResult } from './probe.js';
+import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
+
+export interface AnalysisFrame {
+  index: number;
+  time: number;
+  rgb: Uint8Array;
+}
+
+export interface CandidateFrame {
+  index: number;
+  time: number;
+  width: number;
+  height: number;
+  /** Planar YUV 4:2:0, full range as decoded. */
+  yuv: Buffer;
+  /** Luma mean and standard deviation reported by ffmpeg (free blank-frame test). */
+  meanY: number;
+  stdY: number;
+  keyframe: boolean;
+}
+
+export interface CandidateSpec {
+  width: number;
+  height: number;
+  /** Minimum seconds between candidates; 0 = every decoded frame. */
+  stepSec: number;
+}
+
+export interface AnalysisPlan {
+  file: string;
+  probe: ProbeResult;
+  /** Skip B-frames while decoding (indices still true, via packet timestamps). */
+  skipBFrames: boolean;
+  /** Skip the deblocking filter: only when no candidate frames are output (they must be clean). */
+  skipLoopFilter: boolean;
+  candidates: CandidateSpec | null;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onAnalysis: (f: AnalysisFrame) => void;
+  onCandidate?: (f: CandidateFrame) => void;
+}
+
+export interface AnalysisSummary {
+  decodedFrames: number;
+  frameCount: number;
+  decodeErrors: number;
+  stderrTail: string;
+}
+
+interface FrameMeta {
+  pts: number;
+  keyframe: boolean;
+  meanY: number;
+  stdY: number;
+  width: number;
+  height: number;
+}
+
+/** Run the decode pass; resolves when ffmpeg has exited and every frame was delivered. */
+export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {
+  const { probe } = plan;
+  const decoderArgs: string[] = [];
+  if (plan.skipBFrames) decoderArgs.push('-skip_frame', 'bidir');
+  if (plan.skipLoopFilter && !plan.candidates) decoderArgs.push('-skip_loop_filter', 'all');
+
+  const ana = `scale=${SIG_W}:${SIG_H}:flags=area,format=rgb24,showinfo@ana`;
+  let filter: string;
+  const outputs: string[] = [];
+  if (plan.candidates) {
+    const c = plan.candidates;
+    const select = c.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${c.stepSec})',` : '';
+    const scale = needsScale(probe, c) ? `scale=${c.width}:${c.height}:flags=bicubic,setsar=1,` : '';
+    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${select}${scale}format=yuv420p,showinfo@cand[bo]`;
+    outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
+    outputs.push('-map', '[bo]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:3');
+  } else {
+    filter = `[0:v:0]${ana}[ao]`;
+    outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
+  }
+  const args = [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs];
+
+  const indexer = new FrameIndexer(probe.packetTimes);
+  const exactIndex = !plan.skipBFrames;
+  let anaCount = 0;
+  let t0: number | undefined;
+  const anaMeta: FrameMeta[] = [];
+  const candMeta: FrameMeta[] = [];
+  const tb: Record<string, number> = { ana: 0, cand: 0 };
+  let decodeErrors = 0;
+
+  const run = spawnFfmpeg(args, {
+    input: plan.file,
+    extraPipes: plan.candidates ? 1 : 0,
+    ...(plan.signal ? { signal: plan.signal } : {}),
+    ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
+    onStderrLine: (line) => {
+      const m = /^\[showinfo@(ana|cand) @ [^\]]+\] (.*)$/.exec(line);
+      if (!m) {
+        if (/error while decoding|concealing|corrupt/i.test(line)) decodeErrors++;
+        return;
+      }
+      const which = m[1] as 'ana' | 'cand';
+      const body = m[2] as string;
+      if (body.startsWith('config in time_base')) {
+        const r = /time_base: (\d+)\/(\d+)/.exec(body);
+        if (r) tb[which] = Number(r[1]) / Number(r[2]);
+        return;
+      }
+      const n = /^n:\s*\d+ pts:\s*(-?\d+)/.exec(body);
+      if (!n) return;
+      const size = /s:(\d+)x(\d+)/.exec(body);
+      const mean = /mean:\[(\d+)/.exec(body);
+      const stdev = /stdev:\[([\d.]+)/.exec(body);
+      const meta: FrameMeta = {
+        pts: Number(n[1]),
+        keyframe: /iskey:1/.test(body),
+        meanY: mean ? Number(mean[1]) : 128,
+        stdY: stdev ? Number(stdev[1]) : 50,
+        width: size ? Number(size[1]) : 0,
+        height: size ? Number(size[2]) : 0,
+      };
+      (which === 'ana' ? anaMeta : candMeta).push(meta);
+      drain();
+    },
+  });
+
+  const toFrame = (pts: number, which: 'ana' | 'cand'): { index: number; time: number } => {
+    const t = pts * (tb[which] || 1);
+    if (t0 === undefined) t0 = t;
+    const index = exactIndex && which === 'ana' ? anaCount : indexer.indexOf(t);
+    return { index, time: t - t0 };
+  };
+
+  const anaChunks = new ChunkQueue(SIG_BYTES);
+  const candW = plan.candidates?.width ?? 0;
+  const candH = plan.candidates?.height ?? 0;
+  const candChunks = new ChunkQueue(candW * candH * 1.5 || 1);
+  // With exact indices (no skipping), candidates are mapped through the analysis frames' pts.
+  const ptsToIndex = new Map<number, number>();
+  const pendingCands: Array<{ meta: FrameMeta; data: Buffer }> = [];
+
+  function drain(): void {
+    for (;;) {
+      if (!anaMeta.length || !anaChunks.ready()) break;
+      const meta = anaMeta.shift() as FrameMeta;
+      const data = anaChunks.take();
+      const { index, time } = toFrame(meta.pts, 'ana');
+      if (exactIndex) ptsToIndex.set(meta.pts, index);
+      anaCount++;
+      plan.onAnalysis({ index, time, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    }
+    for (;;) {
+      if (!candMeta.length || !candChunks.ready()) break;
+      pendingCands.push({ meta: candMeta.shift() as FrameMeta, data: candChunks.take() });
+    }
+    while (pendingCands.length) {
+      const c = pendingCands[0] as { meta: FrameMeta; data: Buffer };
+      let index: number;
+      let time: number;
+      if (exactIndex) {
+        const idx = ptsToIndex.get(c.meta.pts);
+        if (idx === undefined) break; // its analysis twin has not arrived yet
+        ptsToIndex.delete(c.meta.pts);
+        index = idx;
+        time = c.meta.pts * (tb.cand || 1) - (t0 ?? 0);
+      } else {
+        ({ index, time } = toFrame(c.meta.pts, 'cand'));
+      }
+      pendingCands.shift();
+      plan.onCandidate?.({
+        index, time, width: c.meta.width || candW, height: c.meta.height || candH, yuv: c.data,
+        meanY: c.meta.meanY, stdY: c.meta.stdY, keyframe: c.meta.keyframe,
+      });
+    }
+    // Keep the pts map small: entries older than the oldest pending candidate are never needed.
+    if (exactIndex && ptsToIndex.size > 4096 && !pendingCands.length && !candMeta.length) ptsToIndex.clear();
+  }
+
+  const stdout = run.child.stdout as Readable;
+  stdout.on('data', (chunk: Buffer) => { anaChunks.push(chunk); drain(); });
+  const fd3 = run.child.stdio[3] as Readable | undefined;
+  fd3?.on('data', (chunk: Buffer) => { candChunks.push(chunk); drain(); });
+  const streamsDone = Promise.all([
+    new Promise<void>((r) => stdout.once('close', () => r())),
+    fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
+  ]);
+  const stderrTail = await run.done;
+  await streamsDone;
+  drain();
+  return {
+    decodedFrames: anaCount,
+    frameCount: exactIndex ? anaCount : indexer.frameCount,
+    decodeErrors,
+    stderrTail,
+  };
+}
+
+function needsScale(probe: ProbeResult, c: CandidateSpec): boolean {
+  return c.width !== probe.info.width || c.height !== probe.info.height || probe.sar !== 1;
+}
+
+/** Collects stream chunks into fixed-size frames without copying more than once. */
+class ChunkQueue {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  constructor(private readonly frameSize: number) {}
+  push(b: Buffer): void {
+    this.chunks.push(b);
+    this.bytes += b.length;
+  }
+  ready(): boolean {
+    return this.bytes >= this.frameSize;
+  }
+  take(): Buffer {
+    const size = this.frameSize;
+    const first = this.chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length >= size) {
+      out = Buffer.from(first.subarray(0, size));
+      if (first.length === size) this.chunks.shift();
+      else this.chunks[0] = first.subarray(size);
+    } else {
+      out = Buffer.allocUnsafe(size);
+      let off = 0;
+      while (off < size) {
+        const c = this.chunks[0] as Buffer;
+        const n = Math.min(c.length, size - off);
+        c.copy(out, off, 0, n);
+        off += n;
+        if (n === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(n);
+      }
+    }
+    this.bytes -= size;
+    return out;
+  }
+}

@@ -1,0 +1,59 @@
+/** Scene detection only: the fastest path (no full-resolution frames, decoder shortcuts on). */
+import { InvalidVideoError } from '../errors.js';
+import { runAnalysis } from './analyze.js';
+import { SceneDetector } from './detector.js';
+import { resolveOptions } from './options.js';
+import { probeVideo, type ProbeResult } from './probe.js';
+import { publicScene, sceneFromBoundaries } from './scenes.js';
+import { makeSignature } from './signature.js';
+import type { DetectionResult, DetectOptions } from './types.js';
+
+/** Codecs whose decoders honour `-skip_frame bidir`. */
+const SKIP_B_CODECS = new Set(['h264', 'hevc', 'mpeg2video', 'mpeg4', 'mpeg1video', 'vc1']);
+
+export function canSkipBFrames(probe: ProbeResult): boolean {
+  return probe.hasBFrames && probe.timestampsUsable && SKIP_B_CODECS.has(probe.info.codec ?? '');
+}
+
+/**
+ * Detect scenes in a video.
+ * @example
+ * const { scenes, cuts } = await detectScenes('clip.mp4', { threshold: 27 });
+ */
+export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
+  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec });
+  const probe = await probeVideo(file, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+  const duration = probe.info.durationSec;
+  let lastProgress = 0;
+  const summary = await runAnalysis({
+    file,
+    probe,
+    skipBFrames: canSkipBFrames(probe),
+    skipLoopFilter: true,
+    candidates: null,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    onAnalysis: (f) => {
+      detector.push(f.index, f.time, makeSignature(f.rgb));
+      if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
+        lastProgress = f.time;
+        options.onProgress(Math.min(1, f.time / duration));
+      }
+    },
+  });
+  detector.flush();
+  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
+}
+
+export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector): DetectionResult {
+  if (decoded === 0) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame could be decoded`);
+  if (/partial file/i.test(stderrTail) || probe.partial) {
+    throw new InvalidVideoError('TRUNCATED_VIDEO', `${file} is truncated: ffmpeg reached the end of the file in the middle of the data`);
+  }
+  const info = { ...probe.info, frameCount, fps: probe.info.durationSec > 0 ? Math.round((frameCount / probe.info.durationSec) * 1000) / 1000 : probe.info.fps };
+  const bs = detector.boundaries;
+  const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
+  for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
+  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame) };
+}

@@ -1,0 +1,278 @@
+/**
+ * Streaming scene-boundary detector over tiny frame signatures.
+ *
+ * Hard cuts: PySceneDetect's content score (mean |dH|,|dS|,|dV|) above the threshold, that also
+ * stands out from its neighbours (so fast motion and fine moving texture do not fire), that is not
+ * a flash (the picture comes back within a few frames), and at least minSceneLen after the last cut.
+ * Gradual transitions (dissolves): over 0.4-2 s the picture changes a lot, the frames in between
+ * are cross-fades of the two ends (blend residual small), and the picture is steady before and
+ * after. Fades to or from a blank frame are not shot changes (as in PySceneDetect).
+ *
+ * Memory is bounded: only the last few seconds of signatures are kept.
+ */
+import {
+  blendResidual, contentDistance, histogramDistance, isBlankSignature, rgbDistance, SIG_PIXELS, type Signature,
+} from './signature.js';
+import type { TransitionKind } from './types.js';
+
+export interface Boundary {
+  /** First frame of the new scene. */
+  frame: number;
+  time: number;
+  kind: TransitionKind;
+  /** For gradual transitions: the frames the transition spans (inclusive). */
+  span?: [number, number];
+}
+
+export interface DetectorOptions {
+  threshold: number;
+  minSceneLenSec: number;
+}
+
+interface Entry {
+  index: number;
+  time: number;
+  sig: Signature;
+  /** Content score against the previous entry. */
+  c: number;
+  /** Histogram distance against the previous entry. */
+  hd: number;
+}
+
+const LOOKAHEAD = 3;
+const HISTORY_SEC = 3.2;
+const GRADUAL_SPANS_SEC = [0.5, 0.75, 1.0, 1.3, 1.7, 2.1];
+const STEADY_SEC = 0.3;
+const BLANK_RUN_SEC = 0.5;
+
+export class SceneDetector {
+  private readonly entries: Entry[] = [];
+  /** Position in `entries` of the next entry to judge for a hard cut. */
+  private next = 1;
+  private lastBoundaryFrame = 0;
+  private lastBoundaryTime = 0;
+  /** No gradual transition may start before this frame (the last boundary or transition end). */
+  private gradualFloor = 0;
+  /** A run of blank frames (black, white, flat) in progress: where it began. */
+  private blankRun: Entry | null = null;
+  /** The current scene has shown something other than blank frames. */
+  private sceneHasContent = false;
+  readonly boundaries: Boundary[] = [];
+  /** Latest frame whose scene membership is final. */
+  settledFrame = -1;
+
+  constructor(private readonly opts: DetectorOptions, private readonly onBoundary?: (b: Boundary) => void) {}
+
+  push(index: number, time: number, sig: Signature): void {
+    const prev = this.entries.at(-1);
+    const entry: Entry = {
+      index, time, sig,
+      c: prev ? contentDistance(prev.sig, sig) : 0,
+      hd: prev ? histogramDistance(prev.sig, sig) : 0,
+    };
+    this.entries.push(entry);
+    while (this.next <= this.entries.length - 1 - LOOKAHEAD) {
+      this.judgeCut(this.next);
+      this.next++;
+    }
+    this.judgeGradual();
+    this.trim();
+  }
+
+  /** Judge the remaining entries with whatever lookahead exists. */
+  flush(): void {
+    while (this.next < this.entries.length) {
+      this.judgeCut(this.next);
+      this.next++;
+    }
+    this.judgeGradual();
+    const last = this.entries.at(-1);
+    if (last) this.settledFrame = last.index;
+  }
+
+  private judgeCut(j: number): void {
+    const e = this.entries[j] as Entry;
+    const prev = this.entries[j - 1] as Entry;
+    const T = this.opts.threshold;
+    if (e.index <= this.gradualFloor && this.boundaries.length > 0 && this.boundaries.at(-1)?.kind === 'gradual') {
+      this.settle(j);
+      return;
+    }
+    if (this.judgeBlankRun(e)) {
+      this.settle(j);
+      return;
+    }
+    let isCut = e.c >= T;
+    if (isCut) {
+      // Stand out from the neighbours: fast motion gives uniformly high scores.
+      const nb: number[] = [];
+      for (const k of [j - 2, j - 1, j + 1, j + 2]) {
+        const n = this.entries[k];
+        if (n && k >= 1 && n.index > this.lastBoundaryFrame) nb.push(n.c);
+      }
+      const mean = nb.length ? nb.reduce((a, b) => a + b, 0) / nb.length : 0;
+      if (e.c < 2 * mean) {
+        // Still a cut if the colours change wholesale while the neighbours do not (moving texture keeps its colours).
+        const nbh: number[] = [];
+        for (const k of [j - 2, j - 1, j + 1, j + 2]) { const n = this.entries[k]; if (n && k >= 1) nbh.push(n.hd); }
+        const meanH = nbh.length ? nbh.reduce((a, b) => a + b, 0) / nbh.length : 0;
+        isCut = e.hd >= 0.25 && e.hd >= 3 * meanH;
+      }
+    }
+    if (isCut && this.isFlash(j)) isCut = false;
+    if (isCut && e.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) isCut = false;
+    if (isCut && this.boundaries.length === 0 && e.time < this.opts.minSceneLenSec) isCut = false;
+    if (isCut) {
+      const blankNow = isBlankSignature(e.sig);
+      this.emit({ frame: e.index, time: e.time, kind: 'cut' }, blankNow);
+      if (blankNow) this.blankRun = e;
+      void prev;
+    }
+    this.settle(j);
+  }
+
+  /**
+   * Blank runs: a fade-in after a blank run of at least BLANK_RUN_SEC starts a new scene at its
+   * first non-blank frame, but only if the current scene already showed content: a blank lead-in
+   * (cut to black, then fade in) belongs to the scene it introduces.
+   * @returns true when a boundary was emitted for `e`.
+   */
+  private judgeBlankRun(e: Entry): boolean {
+    const blank = isBlankSignature(e.sig) && (!this.blankRun || rgbDistance(this.blankRun.sig, e.sig) < 1);
+    if (blank) {
+      if (!this.blankRun) this.blankRun = e;
+      return false;
+    }
+    const run = this.blankRun;
+    this.blankRun = null;
+    const hadContent = this.sceneHasContent;
+    this.sceneHasContent = true;
+    if (run && hadContent && e.time - run.time >= BLANK_RUN_SEC && e.time - this.lastBoundaryTime >= this.opts.minSceneLenSec) {
+      this.emit({ frame: e.index, time: e.time, kind: 'gradual', span: [run.index, e.index - 1] });
+      return true;
+    }
+    return false;
+  }
+
+  /** A flash: within ~0.25 s the picture returns close to the frame before the jump. */
+  private isFlash(j: number): boolean {
+    const before = this.entries[j - 1] as Entry;
+    const e = this.entries[j] as Entry;
+    for (let k = 1; k <= LOOKAHEAD; k++) {
+      const after = this.entries[j + k];
+      if (!after || after.time - before.time > 0.35) break;
+      const back = contentDistance(before.sig, after.sig);
+      if (back < this.opts.threshold * 0.6 && back < e.c * 0.45) return true;
+    }
+    return false;
+  }
+
+  private judgeGradual(): void {
+    const n = this.entries.length;
+    if (n < 4) return;
+    // Judge the entry `b` that has STEADY_SEC of frames after it.
+    const lastTime = (this.entries[n - 1] as Entry).time;
+    let bi = n - 1;
+    while (bi > 0 && lastTime - (this.entries[bi] as Entry).time < STEADY_SEC) bi--;
+    const b = this.entries[bi] as Entry;
+    if (b.index <= this.gradualFloor || isBlankSignature(b.sig)) return;
+    const after = this.entries[n - 1] as Entry;
+    if (after.time - b.time < STEADY_SEC * 0.8) return;
+    for (const span of GRADUAL_SPANS_SEC) {
+      const ai = this.indexAtTime(b.time - span, bi);
+      if (ai < 0) break;
+      const a = this.entries[ai] as Entry;
+      if (a.index < this.gradualFloor || bi - ai < 3) continue;
+      if (isBlankSignature(a.sig)) continue;
+      const D = rgbDistance(a.sig, b.sig);
+      const C = contentDistance(a.sig, b.sig);
+      if (C < this.opts.threshold * 0.9 || D < 12) continue;
+      // Steady after b and before a (a transition, not a pan or a long motion).
+      if (!this.steadyAfter(bi, D)) continue;
+      const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
+      if (pi >= 0 && rgbDistance((this.entries[pi] as Entry).sig, a.sig) > 0.25 * D) continue;
+      // Every frame in between must be a cross-fade of the two ends.
+      let worst = 0;
+      let ok = true;
+      for (let k = ai + 1; k < bi; k++) {
+        const m = this.entries[k] as Entry;
+        const alpha = this.bestAlpha(a.sig, m.sig, b.sig);
+        const r = blendResidual(a.sig, m.sig, b.sig, alpha);
+        worst = Math.max(worst, r);
+        if (r > 0.22 * D || m.c >= this.opts.threshold * 1.5) { ok = false; break; }
+      }
+      if (!ok) continue;
+      // Tighten to the frames that actually change.
+      let first = ai + 1;
+      while (first < bi && rgbDistance(a.sig, (this.entries[first] as Entry).sig) < 0.1 * D) first++;
+      let last = bi - 1;
+      while (last > first && rgbDistance((this.entries[last] as Entry).sig, b.sig) < 0.1 * D) last--;
+      const fs = this.entries[first] as Entry;
+      const ls = this.entries[last] as Entry;
+      if (ls.index - fs.index < 3) continue; // that is a cut, judged elsewhere
+      const mid = this.entries[Math.round((first + last) / 2)] as Entry;
+      if (mid.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) return;
+      this.emit({ frame: mid.index, time: mid.time, kind: 'gradual', span: [fs.index, ls.index] });
+      this.gradualFloor = b.index;
+      void worst;
+      return;
+    }
+  }
+
+  /** The picture stops changing after entry `bi`: the transition is over, not still going. */
+  private steadyAfter(bi: number, D: number): boolean {
+    const b = this.entries[bi] as Entry;
+    for (let k = bi + 1; k < this.entries.length; k++) {
+      const e = this.entries[k] as Entry;
+      if (rgbDistance(b.sig, e.sig) > 0.2 * D) return false;
+      if (rgbDistance((this.entries[k - 1] as Entry).sig, e.sig) > 0.1 * D) return false;
+    }
+    return true;
+  }
+
+  /** Least-squares cross-fade weight of m between a and b, clamped to [0, 1]. */
+  private bestAlpha(a: Signature, m: Signature, b: Signature): number {
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < SIG_PIXELS * 3; i += 3) {
+      const d = (b.rgb[i + 1] as number) - (a.rgb[i + 1] as number);
+      num += ((m.rgb[i + 1] as number) - (a.rgb[i + 1] as number)) * d;
+      den += d * d;
+    }
+    if (den === 0) return 0.5;
+    return Math.min(1, Math.max(0, num / den));
+  }
+
+  private indexAtTime(t: number, before: number): number {
+    for (let k = before - 1; k >= 0; k--) if ((this.entries[k] as Entry).time <= t + 1e-6) return k;
+    return -1;
+  }
+
+  private emit(b: Boundary, startsBlank = false): void {
+    this.boundaries.push(b);
+    if (startsBlank) this.sceneHasContent = false;
+    this.lastBoundaryFrame = b.frame;
+    this.lastBoundaryTime = b.time;
+    this.gradualFloor = Math.max(this.gradualFloor, b.span ? b.span[1] : b.frame);
+    this.onBoundary?.(b);
+  }
+
+  private settle(j: number): void {
+    // Frames before the oldest entry a gradual transition could still start at are final.
+    const e = this.entries[j] as Entry;
+    const horizon = e.time - (GRADUAL_SPANS_SEC.at(-1) as number) - STEADY_SEC * 2;
+    let settled = this.settledFrame;
+    for (const x of this.entries) { if (x.time <= horizon) settled = x.index; else break; }
+    this.settledFrame = Math.max(this.settledFrame, settled, Math.min(this.lastBoundaryFrame - 1, e.index));
+  }
+
+  private trim(): void {
+    const newest = (this.entries.at(-1) as Entry).time;
+    let drop = 0;
+    while (drop < this.next - 3 && newest - (this.entries[drop] as Entry).time > HISTORY_SEC) drop++;
+    if (drop > 0) {
+      this.entries.splice(0, drop);
+      this.next -= drop;
+    }
+  }
+}

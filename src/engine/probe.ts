@@ -1,0 +1,220 @@
+/**
+ * Probe a video with one cheap demux-only pass (`-c copy -f framecrc`): stream facts from ffmpeg's
+ * input header, and every video packet's timestamp, which gives true decoded-frame indices even
+ * when the analysis decoder skips frames or the frame rate varies. No ffprobe needed (the Lambda
+ * image ships ffmpeg only).
+ */
+import { stat } from 'node:fs/promises';
+import { InvalidVideoError, NoVideoStreamError, VideoNotFoundError } from '../errors.js';
+import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
+import type { VideoInfo } from './types.js';
+
+export interface ProbeResult {
+  info: VideoInfo;
+  /** Stored (pre-rotation) frame size. */
+  codedWidth: number;
+  codedHeight: number;
+  /** Sample aspect ratio (1 for square pixels). */
+  sar: number;
+  /** Packet timestamps in seconds, ascending = display order. */
+  packetTimes: Float64Array;
+  /** Whether the stream has B-frames (by packet order: pts out of dts order). */
+  hasBFrames: boolean;
+  /** All packets carried timestamps, so indices can be derived from them. */
+  timestampsUsable: boolean;
+  /** ffmpeg reported a partial (truncated) file while reading it. */
+  partial: boolean;
+}
+
+export interface ProbeOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/**
+ * Read a video's facts and its frame timestamps.
+ * @throws VideoNotFoundError, InvalidVideoError (EMPTY_FILE, TRUNCATED_VIDEO, UNREADABLE_MEDIA, UNSUPPORTED_INPUT), NoVideoStreamError
+ */
+export async function probeVideo(file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new InvalidVideoError('UNREADABLE_MEDIA', `${file} is not a regular file`);
+    size = st.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VideoNotFoundError(file, { cause: err });
+    throw err;
+  }
+  if (size === 0) throw new InvalidVideoError('EMPTY_FILE', `${file} is empty (0 bytes)`);
+
+  const chunks: Buffer[] = [];
+  const run = spawnFfmpeg([...safeInputArgs(file), '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', 'pipe:1'], {
+    input: file,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+  run.child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+  const stderr = await run.done;
+  return parseProbe(file, Buffer.concat(chunks).toString('utf8'), stderr);
+}
+
+/** Exported for tests: parse framecrc output plus ffmpeg's stderr header. */
+export function parseProbe(file: string, framecrc: string, stderr: string): ProbeResult {
+  const header = parseInputHeader(stderr);
+  if (!header.hasVideo) throw new NoVideoStreamError(file);
+
+  let tbNum = 1;
+  let tbDen = 1;
+  const pts: number[] = [];
+  const dts: number[] = [];
+  const durations: number[] = [];
+  let timestampsUsable = true;
+  for (const line of framecrc.split('\n')) {
+    if (!line) continue;
+    if (line.startsWith('#tb 0:')) {
+      const m = /(\d+)\/(\d+)/.exec(line);
+      if (m) { tbNum = Number(m[1]); tbDen = Number(m[2]); }
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const cols = line.split(',').map((c) => c.trim());
+    if (cols.length < 5 || cols[0] !== '0') continue;
+    const d = Number(cols[1]);
+    const p = Number(cols[2]);
+    if (!Number.isFinite(p)) timestampsUsable = false;
+    dts.push(d);
+    pts.push(Number.isFinite(p) ? p : d);
+    durations.push(Number(cols[3]) || 0);
+  }
+  if (pts.length === 0) {
+    throw new InvalidVideoError('NO_FRAMES', `${file} has a video stream but no video frames could be read`);
+  }
+  let hasBFrames = false;
+  for (let i = 1; i < pts.length; i++) if ((pts[i] as number) < (pts[i - 1] as number)) { hasBFrames = true; break; }
+  const tb = tbNum / tbDen;
+  const sorted = Float64Array.from(pts, (p) => p * tb).sort();
+  if (new Set(sorted).size !== sorted.length) timestampsUsable = false;
+
+  const first = sorted[0] as number;
+  const lastIdx = pts.indexOf(Math.max(...pts));
+  const lastDur = (durations[lastIdx] ?? 0) * tb;
+  const span = (sorted[sorted.length - 1] as number) - first;
+  const frameCount = sorted.length;
+  const avgStep = frameCount > 1 ? span / (frameCount - 1) : 0;
+  const durationSec = Math.max(span + (lastDur > 0 ? lastDur : avgStep), header.durationSec > 0 && frameCount === 1 ? header.durationSec : 0);
+  let vfr = false;
+  if (frameCount > 2 && avgStep > 0) {
+    for (let i = 1; i < sorted.length; i++) {
+      const step = (sorted[i] as number) - (sorted[i - 1] as number);
+      if (Math.abs(step - avgStep) > avgStep * 0.25) { vfr = true; break; }
+    }
+  }
+  const rotation = header.rotation;
+  const dispW = Math.round(header.width * header.sar);
+  const swap = rotation === 90 || rotation === 270;
+  const info: VideoInfo = {
+    path: file,
+    durationSec: round(durationSec, 4),
+    fps: round(durationSec > 0 ? frameCount / durationSec : header.fps, 4),
+    frameCount,
+    width: swap ? header.height : dispW,
+    height: swap ? dispW : header.height,
+    rotation,
+    codec: header.codec,
+    vfr,
+  };
+  const partial = /partial file|Packet corrupt|stream \d+, offset \d+: partial/i.test(stderr);
+  return { info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial };
+}
+
+interface InputHeader {
+  hasVideo: boolean;
+  codec: string;
+  width: number;
+  height: number;
+  sar: number;
+  fps: number;
+  rotation: number;
+  durationSec: number;
+}
+
+export function parseInputHeader(stderr: string): InputHeader {
+  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0 };
+  // Only the input section: stop at the first "Output #" line.
+  const inputPart = stderr.split(/\nOutput #/)[0] ?? stderr;
+  const dur = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(inputPart);
+  if (dur) out.durationSec = Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]);
+  const lines = inputPart.split('\n');
+  let inVideo = false;
+  for (const line of lines) {
+    if (/^\s*Stream #\d+:\d+/.test(line)) {
+      if (out.hasVideo) { if (inVideo) inVideo = false; continue; }
+      const m = /Video: (\w+)/.exec(line);
+      if (!m) continue;
+      out.hasVideo = true;
+      inVideo = true;
+      out.codec = m[1] as string;
+      const size = /, (\d{1,5})x(\d{1,5})/.exec(line);
+      if (size) { out.width = Number(size[1]); out.height = Number(size[2]); }
+      const sar = /SAR (\d+):(\d+)/.exec(line);
+      if (sar && Number(sar[1]) > 0 && Number(sar[2]) > 0) out.sar = Number(sar[1]) / Number(sar[2]);
+      const fps = /([\d.]+) fps/.exec(line);
+      if (fps) out.fps = Number(fps[1]);
+      continue;
+    }
+    if (inVideo) {
+      const rot = /rotation of (-?[\d.]+) degrees/.exec(line);
+      if (rot) out.rotation = normaliseRotation(-Number(rot[1]));
+    }
+  }
+  return out;
+}
+
+/** ffmpeg prints the display matrix angle counter-clockwise; we report the clockwise turn applied. */
+function normaliseRotation(deg: number): number {
+  const r = ((Math.round(deg / 90) * 90) % 360 + 360) % 360;
+  return r;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/**
+ * Maps decoded frame timestamps to 0-based decoded-frame indices using the packet list, so the
+ * analysis may skip B-frames and still report true frame numbers.
+ */
+export class FrameIndexer {
+  private offset = -1;
+  constructor(private readonly times: Float64Array) {}
+
+  /** Index of the packet whose time is nearest to `t` (seconds), relative to the first decoded frame. */
+  indexOf(t: number): number {
+    const rank = nearest(this.times, t);
+    if (this.offset < 0) this.offset = rank;
+    return rank - this.offset;
+  }
+
+  /** Frames in the stream from the first decoded frame on. */
+  get frameCount(): number {
+    return this.times.length - Math.max(0, this.offset);
+  }
+
+  timeOf(index: number): number {
+    const i = Math.min(this.times.length - 1, Math.max(0, index + Math.max(0, this.offset)));
+    return (this.times[i] as number) - (this.times[Math.max(0, this.offset)] as number);
+  }
+}
+
+function nearest(arr: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = arr.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((arr[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && Math.abs((arr[lo - 1] as number) - t) <= Math.abs((arr[lo] as number) - t)) return lo - 1;
+  return lo;
+}

@@ -1,0 +1,35 @@
+/** Boundaries -> the scene list of the public contract. */
+import type { Boundary } from './detector.js';
+import type { Scene } from './types.js';
+
+/** Internal scene with the frames that are safe to pick from (outside transitions). */
+export interface SceneSpan extends Scene {
+  stableStart: number;
+  stableEnd: number;
+}
+
+export function sceneFromBoundaries(index: number, start: Boundary | null, end: Boundary | null, lastFrame: number, durationSec: number): SceneSpan {
+  const startFrame = start?.frame ?? 0;
+  const endFrame = end ? end.frame - 1 : lastFrame;
+  const stableStart = start?.span ? Math.min(start.span[1] + 1, endFrame) : start ? Math.min(startFrame + 1, endFrame) : startFrame;
+  const stableEnd = end?.span ? Math.max(end.span[0] - 1, stableStart) : endFrame;
+  return {
+    index,
+    startFrame,
+    endFrame,
+    startTime: round3(start?.time ?? 0),
+    endTime: round3(end?.time ?? durationSec),
+    transitionIn: start ? start.kind : null,
+    stableStart,
+    stableEnd,
+  };
+}
+
+/** Public view: drop the internal fields. */
+export function publicScene(s: SceneSpan): Scene {
+  return { index: s.index, startFrame: s.startFrame, endFrame: s.endFrame, startTime: s.startTime, endTime: s.endTime, transitionIn: s.transitionIn };
+}
+
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,118 @@
+/**
+ * Tiny per-frame signatures for analysis: a 64x36 RGB thumbnail, its HSV planes and a coarse
+ * colour histogram. Everything the detector compares is computed from these few kilobytes.
+ */
+
+export const SIG_W = 64;
+export const SIG_H = 36;
+export const SIG_PIXELS = SIG_W * SIG_H;
+export const SIG_BYTES = SIG_PIXELS * 3;
+
+const HUE_BINS = 12;
+const HIST_BINS = HUE_BINS * 2 + 4;
+
+export interface Signature {
+  rgb: Uint8Array;
+  h: Uint8Array;
+  s: Uint8Array;
+  v: Uint8Array;
+  hist: Float32Array;
+  /** Mean and standard deviation of V (0-255): near-uniform frames have a tiny stdev. */
+  meanV: number;
+  stdV: number;
+}
+
+/** Build a signature from one packed RGB24 thumbnail of SIG_W x SIG_H. */
+export function makeSignature(rgb: Uint8Array): Signature {
+  const h = new Uint8Array(SIG_PIXELS);
+  const s = new Uint8Array(SIG_PIXELS);
+  const v = new Uint8Array(SIG_PIXELS);
+  const hist = new Float32Array(HIST_BINS);
+  let sumV = 0;
+  let sumV2 = 0;
+  for (let p = 0, o = 0; p < SIG_PIXELS; p++, o += 3) {
+    const r = rgb[o] as number;
+    const g = rgb[o + 1] as number;
+    const b = rgb[o + 2] as number;
+    const max = r > g ? (r > b ? r : b) : g > b ? g : b;
+    const min = r < g ? (r < b ? r : b) : g < b ? g : b;
+    const delta = max - min;
+    // OpenCV's 8-bit HSV convention (H 0-179), as PySceneDetect uses, so thresholds carry over.
+    let hue = 0;
+    if (delta > 0) {
+      if (max === r) hue = (60 * (g - b)) / delta;
+      else if (max === g) hue = 120 + (60 * (b - r)) / delta;
+      else hue = 240 + (60 * (r - g)) / delta;
+      if (hue < 0) hue += 360;
+    }
+    const sat = max === 0 ? 0 : (255 * delta) / max;
+    h[p] = Math.round(hue / 2) % 180;
+    s[p] = Math.round(sat);
+    v[p] = max;
+    sumV += max;
+    sumV2 += max * max;
+    // Histogram: chromatic pixels by hue x 2 saturation levels; greys by 4 brightness levels.
+    if (sat >= 40 && max >= 40) hist[((hue / 30) | 0) % HUE_BINS * 2 + (sat >= 128 ? 1 : 0)]! += 1;
+    else hist[HUE_BINS * 2 + (max >> 6)]! += 1;
+  }
+  for (let i = 0; i < HIST_BINS; i++) hist[i] = (hist[i] as number) / SIG_PIXELS;
+  const meanV = sumV / SIG_PIXELS;
+  const stdV = Math.sqrt(Math.max(0, sumV2 / SIG_PIXELS - meanV * meanV));
+  return { rgb, h, s, v, hist, meanV, stdV };
+}
+
+/** PySceneDetect's content score: mean of |dH|, |dS|, |dV| (hue taken around the circle). 0-255 scale. */
+export function contentDistance(a: Signature, b: Signature): number {
+  let dh = 0;
+  let ds = 0;
+  let dv = 0;
+  for (let p = 0; p < SIG_PIXELS; p++) {
+    const va = a.v[p] as number;
+    const vb = b.v[p] as number;
+    const sa = a.s[p] as number;
+    const sb = b.s[p] as number;
+    // Hue and saturation are noise in near-black pixels (and hue in greys): weight them by how
+    // much colour there really is, so fades and dark noise do not look like shot changes.
+    const lightW = Math.min(1, Math.min(va, vb) / 40);
+    const satW = Math.min(1, Math.min(sa, sb) / 40);
+    let x = Math.abs((a.h[p] as number) - (b.h[p] as number));
+    if (x > 90) x = 180 - x;
+    dh += x * lightW * satW;
+    ds += Math.abs(sa - sb) * Math.min(1, Math.max(va, vb) / 40) * (va < 24 || vb < 24 ? 0.5 : 1);
+    dv += Math.abs(va - vb);
+  }
+  // Hue spans 0-90 around the circle: scale it to 0-255 like the others.
+  return ((dh * 255) / 90 + ds + dv) / (3 * SIG_PIXELS);
+}
+
+/** Half the L1 distance between colour histograms: 0 (same colours) to 1 (disjoint). Blind to motion. */
+export function histogramDistance(a: Signature, b: Signature): number {
+  let d = 0;
+  for (let i = 0; i < a.hist.length; i++) d += Math.abs((a.hist[i] as number) - (b.hist[i] as number));
+  return d / 2;
+}
+
+/** Mean absolute RGB difference (0-255). */
+export function rgbDistance(a: Signature, b: Signature): number {
+  let d = 0;
+  for (let i = 0; i < SIG_BYTES; i++) d += Math.abs((a.rgb[i] as number) - (b.rgb[i] as number));
+  return d / SIG_BYTES;
+}
+
+/**
+ * How far `m` is from the cross-fade of `a` and `b` at weight `alpha` (mean absolute RGB error).
+ * Small for a dissolve or fade, large for motion or a different shot.
+ */
+export function blendResidual(a: Signature, m: Signature, b: Signature, alpha: number): number {
+  let d = 0;
+  for (let i = 0; i < SIG_BYTES; i++) {
+    const expected = (1 - alpha) * (a.rgb[i] as number) + alpha * (b.rgb[i] as number);
+    d += Math.abs((m.rgb[i] as number) - expected);
+  }
+  return d / SIG_BYTES;
+}
+
+/** Near-uniform frame: black, white or a flat colour. */
+export function isBlankSignature(sig: Signature): boolean {
+  return sig.stdV < 6;
+}

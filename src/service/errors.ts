@@ -1,0 +1,64 @@
+/**
+ * Service-level errors. They extend the product taxonomy in src/errors.ts, so `isRetryable`
+ * stays the single place where retry decisions are made.
+ */
+import { DeadlineError, PermanentError, TransientError } from '../errors.js';
+
+/** Where in the job a failure happened; stored in `extraction_errors.stage`. */
+export type Stage = 'message' | 'deadline' | 'claim' | 'download' | 'extract' | 'upload' | 'manifest' | 'cleanup' | 'complete' | 'record';
+
+/** The videos row says the video was never downloaded: upstream has not done its part. */
+export class NotDownloadedError extends PermanentError {
+  constructor(platform: string, shortcode: string) {
+    super('NOT_DOWNLOADED', `video ${platform}/${shortcode} is not downloaded (is_downloaded = false)`);
+  }
+}
+
+/** No row in the videos table for this platform/shortcode. */
+export class UnknownVideoError extends PermanentError {
+  constructor(platform: string, shortcode: string) {
+    super('UNKNOWN_VIDEO', `no videos row for ${platform}/${shortcode}`);
+  }
+}
+
+/** Another delivery holds a live claim on this video. Give the message back; it will find the video done or the lease expired. */
+export class ClaimLockedError extends TransientError {
+  constructor(platform: string, shortcode: string) {
+    super('CLAIM_LOCKED', `video ${platform}/${shortcode} is being extracted by another delivery`);
+  }
+}
+
+/** The status store (Supabase) failed or could not be reached. */
+export class StatusStoreError extends TransientError {
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super('STATUS_STORE_UNAVAILABLE', message, options);
+    this.status = status;
+  }
+}
+
+/** An object store (S3) call failed in a way that may go away (5xx, throttling, timeout, network). */
+export class ObjectStoreError extends TransientError {
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super('OBJECT_STORE_UNAVAILABLE', message, options);
+    this.status = status;
+  }
+}
+
+/** Not enough Lambda time left to start another video. */
+export class NotEnoughTimeError extends DeadlineError {
+  constructor(remainingMs: number, minRemainingMs: number) {
+    super(`not starting: ${remainingMs} ms left, MIN_REMAINING_MS is ${minRemainingMs}`);
+  }
+}
+
+/** A failure annotated with the job stage it happened in. The cause decides retryability. */
+export class StageFailure extends Error {
+  readonly stage: Stage;
+  constructor(stage: Stage, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'StageFailure';
+    this.stage = stage;
+  }
+}
