@@ -1,0 +1,147 @@
+/** `frames detect` and `frames extract`: thin faces over the engine. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SingleBar, MultiBar, Presets } from 'cli-progress';
+import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
+import { errorMessage } from '../errors.js';
+import { findVideos, isDirectory, outputDirFor } from './video-files.js';
+import { extractToDirectory, MANIFEST } from './write-frames.js';
+
+const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min) {
+    throw new InvalidArgumentError(`${name} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}`);
+  }
+  return n;
+};
+
+export function registerEngineCommands(program: Command, io: { out: (s: string) => void; err: (s: string) => void }): void {
+  program
+    .command('detect')
+    .description('detect scenes in a video and print them (frame numbers are 0-based, in decoded order)')
+    .argument('<video>', 'video file')
+    .option('--json', 'print one JSON object: {video, scenes, cuts}')
+    .option('--threshold <n>', 'content-change threshold, 0-255 scale (PySceneDetect content detector scale)', num('--threshold', { min: 1 }), 27)
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
+    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number }) => {
+      const result = await detectScenes(video, { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen });
+      if (opts.json) {
+        const { codec: _c, vfr: _v, ...video } = result.video;
+        io.out(JSON.stringify({ video, scenes: result.scenes, cuts: result.cuts }));
+        return;
+      }
+      const v = result.video;
+      io.out(`${v.path}: ${v.width}x${v.height}, ${v.durationSec.toFixed(2)} s, ${v.frameCount} frames @ ${v.fps} fps${v.rotation ? `, rotated ${v.rotation}` : ''}`);
+      io.out(`${result.scenes.length} scene(s)`);
+      for (const s of result.scenes) {
+        io.out(`  #${s.index}  frames ${s.startFrame}-${s.endFrame}  ${s.startTime.toFixed(3)}s-${s.endTime.toFixed(3)}s${s.transitionIn ? `  (${s.transitionIn})` : ''}`);
+      }
+    });
+
+  program
+    .command('extract')
+    .description('extract representative frames of a video, or of every video in a folder, with a manifest.json each')
+    .argument('<input>', 'video file or folder of videos')
+    .requiredOption('-o, --out <dir>', 'output folder (for a folder input: one sub-folder per video)')
+    .addOption(new Option('--mode <mode>', 'scene: frames per scene; interval: one every --interval s; hybrid: both; all: every frame').choices(['scene', 'interval', 'hybrid', 'all']).default('scene'))
+    .option('--frames-per-scene <n>', 'frames per scene', num('--frames-per-scene', { int: true, min: 1 }), 1)
+    .option('--interval <sec>', 'seconds between frames (interval, hybrid)', num('--interval', { min: 0.04 }), 2)
+    .option('--min-frames <n>', 'fewer scenes than this: evenly spaced frames instead', num('--min-frames', { int: true, min: 0 }), 3)
+    .option('--max-frames <n>', 'at most this many frames (keeps the longest scenes)', num('--max-frames', { int: true, min: 1 }))
+    .option('--target-frames <n>', 'aim for about this many frames, spread by scene length', num('--target-frames', { int: true, min: 1 }))
+    .option('--threshold <n>', 'content-change threshold (0-255)', num('--threshold', { min: 1 }), 27)
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
+    .addOption(new Option('--format <fmt>', 'image format').choices(['jpeg', 'webp', 'png']).default('jpeg'))
+    .option('--quality <q>', 'image quality 1-100 (default: jpeg 85, webp 80)', num('--quality', { int: true, min: 1 }))
+    .option('--max-width <px>', 'downscale frames wider than this', num('--max-width', { int: true, min: 16 }))
+    .option('--no-dedupe', 'keep near-duplicate frames')
+    .option('--force', 'redo videos whose manifest.json already exists')
+    .option('--dry-run', 'analyse and report what would be written, write nothing')
+    .option('--concurrency <n>', 'videos processed at once (folder input)', num('--concurrency', { int: true, min: 1 }), 1)
+    .option('--json', 'print the manifest (single file) or a summary (folder) as JSON')
+    .action(async (input: string, opts: ExtractCliOptions) => {
+      const code = await runExtract(input, opts, io);
+      if (code !== 0) process.exitCode = code;
+    });
+}
+
+interface ExtractCliOptions {
+  out: string;
+  mode: ExtractMode;
+  framesPerScene: number;
+  interval: number;
+  minFrames: number;
+  maxFrames?: number;
+  targetFrames?: number;
+  threshold: number;
+  minSceneLen: number;
+  format: ImageFormat;
+  quality?: number;
+  maxWidth?: number;
+  dedupe: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+  concurrency: number;
+  json?: boolean;
+}
+
+async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const base: ExtractOptions = {
+    mode: opts.mode, framesPerScene: opts.framesPerScene, interval: opts.interval, minFrames: opts.minFrames,
+    threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, format: opts.format, dedupe: opts.dedupe,
+    ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
+    ...(opts.targetFrames !== undefined ? { targetFrames: opts.targetFrames } : {}),
+    ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+    ...(opts.maxWidth !== undefined ? { maxWidth: opts.maxWidth } : {}),
+  };
+  const folder = await isDirectory(input);
+  const videos = folder ? await findVideos(input) : [input];
+  if (folder && videos.length === 0) {
+    io.err(`error: no video files found in ${input}`);
+    return 1;
+  }
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  const bars = tty ? new MultiBar({ format: '{bar} {percentage}% | {name}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
+  const total: SingleBar | null = bars && folder ? bars.create(videos.length, 0, { name: `${videos.length} videos` }) : null;
+  const summary = { processed: 0, skipped: 0, failed: 0, frames: 0 };
+  const failures: Array<{ video: string; error: string }> = [];
+  let nextIdx = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = nextIdx++;
+      if (i >= videos.length) return;
+      const video = videos[i] as string;
+      const dir = outputDirFor(video, folder ? input : null, opts.out);
+      if (!opts.force && !opts.dryRun && existsSync(path.join(dir, MANIFEST))) {
+        summary.skipped++;
+        if (!tty && folder) io.err(`skip ${video} (manifest exists; --force to redo)`);
+        total?.increment();
+        continue;
+      }
+      const bar = bars?.create(100, 0, { name: path.basename(video) }) ?? null;
+      try {
+        const { manifest } = await extractToDirectory(video, dir, { ...base, onProgress: (f) => bar?.update(Math.round(f * 100)) }, opts.dryRun);
+        summary.processed++;
+        summary.frames += manifest.frames.length;
+        if (!folder && opts.json) io.out(JSON.stringify(manifest, null, 2));
+        else if (opts.dryRun) io.out(`${video}: ${manifest.scenes.length} scenes, would write ${manifest.frames.length} frames to ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);
+        else io.out(`${video}: ${manifest.scenes.length} scenes, ${manifest.frames.length} frames -> ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);
+      } catch (err) {
+        summary.failed++;
+        failures.push({ video, error: errorMessage(err) });
+        io.err(`error: ${video}: ${errorMessage(err)}`);
+      } finally {
+        if (bar) { bar.update(100); bars?.remove(bar); }
+        total?.increment();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, videos.length) }, worker));
+  bars?.stop();
+  if (folder) {
+    if (opts.json) io.out(JSON.stringify({ ...summary, failures }, null, 2));
+    else io.out(`done: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.frames} frames`);
+  }
+  return summary.failed > 0 ? 1 : 0;
+}

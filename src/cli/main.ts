@@ -1,0 +1,29 @@
+/** The `frames` command line: engine commands plus the service's local tools. */
+import { Command, CommanderError } from 'commander';
+import { TOOL_VERSION } from '../engine/manifest.js';
+import { errorMessage, FramesError } from '../errors.js';
+import { registerEngineCommands } from './engine-commands.js';
+
+export async function main(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
+  const program = new Command('frames')
+    .description('Scene-aware video frame extraction: detect scenes, pick representative frames, run the SQS/Lambda service locally')
+    .version(TOOL_VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  registerEngineCommands(program, io);
+  try {
+    // The service commands load the AWS SDK and supabase-js lazily, inside their actions.
+    const { registerServiceCommands } = await import('./service-commands.js');
+    registerServiceCommands(program);
+  } catch (err) {
+    if (process.env.DEBUG) io.err(`service commands unavailable: ${errorMessage(err)}`);
+  }
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    io.err(`error: ${errorMessage(err)}${err instanceof FramesError ? ` [${err.code}]` : ''}`);
+    return 1;
+  }
+}

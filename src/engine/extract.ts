@@ -1,0 +1,352 @@
+/**
+ * Video in, encoded frames out, in one decode pass. Frames are yielded as soon as they are safe
+ * to number (their scene is closed), so uploads can start while the video is still being read.
+ */
+import { AbortedError } from '../errors.js';
+import { runAnalysis, type CandidateFrame } from './analyze.js';
+import { canSkipBFrames, finishDetection } from './detect-scenes.js';
+import { SceneDetector, type Boundary } from './detector.js';
+import { CONTENT_TYPE, dHash, encodeFrame, EXT, hamming } from './image.js';
+import { TOOL_VERSION } from './manifest.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import { probeVideo, type ProbeResult } from './probe.js';
+import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
+import { pickFromScene, Reservoir, sharpnessOf, TimeSlots, type Pick } from './select.js';
+import { makeSignature } from './signature.js';
+import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from './types.js';
+
+/** dHash distance at or below which two frames count as near-duplicates (of 64 bits). */
+const DUPLICATE_BITS = 5;
+/** Seconds between full-resolution candidates (scene and hybrid modes). */
+const CANDIDATE_STEP_SEC = 0.25;
+
+interface PendingPick {
+  pick: Pick;
+  scene: number;
+  hash: bigint;
+  sceneLen: number;
+  encoded: Promise<Buffer> | null;
+}
+
+/**
+ * Extract representative frames. An async generator: each yielded value is an encoded frame,
+ * the return value is the full result (scenes, frame records, settings, timings).
+ * @example
+ * const run = extractFrames('clip.mp4', { format: 'webp' });
+ * let r = await run.next();
+ * while (!r.done) { await save(r.value); r = await run.next(); }
+ * console.log(r.value.scenes.length);
+ */
+export async function* extractFrames(file: string, options: ExtractOptions = {}): AsyncGenerator<EncodedFrame, ExtractionResult, void> {
+  const started = performance.now();
+  const o = resolveOptions(options);
+  const inner = new AbortController();
+  const onOuterAbort = () => inner.abort(options.signal?.reason);
+  if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  try {
+    const probe = await probeVideo(file, { signal: inner.signal, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    const probeMs = performance.now() - started;
+    const job = new ExtractionJob(file, probe, o, options);
+    const analysis = job.run(inner.signal).catch((err: unknown) => { job.fail(err); });
+    const emitted: FrameRecord[] = [];
+    for (;;) {
+      const next = await job.nextReady();
+      if (next === null) break;
+      const data = await (next.encoded as Promise<Buffer>);
+      const c = next.pick.candidate;
+      const frame: EncodedFrame = {
+        index: emitted.length,
+        frame: c.index,
+        time: round3(c.time),
+        scene: next.scene,
+        width: c.width,
+        height: c.height,
+        format: o.format,
+        ext: EXT[o.format],
+        contentType: CONTENT_TYPE[o.format],
+        data,
+        sharpness: Math.round(next.pick.sharpness * 10) / 10,
+      };
+      emitted.push({
+        file: `${frame.index}.${frame.ext}`, index: frame.index, frame: frame.frame, time: frame.time, scene: frame.scene,
+        width: frame.width, height: frame.height, bytes: data.length, sharpness: frame.sharpness,
+      });
+      yield frame;
+    }
+    await analysis;
+    job.throwIfFailed();
+    const detection = job.detection as NonNullable<typeof job.detection>;
+    const total = performance.now() - started;
+    return {
+      ...detection,
+      frames: emitted,
+      fallbackUsed: job.fallbackUsed,
+      settings: {
+        threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, mode: o.mode, framesPerScene: o.framesPerScene,
+        interval: o.interval, minFrames: o.minFrames, format: o.format, dedupe: o.dedupe, quality: o.quality,
+        ...(o.maxFrames !== undefined ? { maxFrames: o.maxFrames } : {}),
+        ...(o.targetFrames !== undefined ? { targetFrames: o.targetFrames } : {}),
+        ...(o.maxWidth !== undefined ? { maxWidth: o.maxWidth } : {}),
+      },
+      toolVersion: TOOL_VERSION,
+      timings: { probeMs: Math.round(probeMs), analyzeMs: Math.round(job.analyzeMs), extractMs: Math.round(total - probeMs - job.analyzeMs), totalMs: Math.round(total) },
+    };
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    // Stops ffmpeg if the consumer gave up early (break / throw in the for-await loop).
+    inner.abort(new AbortedError('extraction stopped'));
+  }
+}
+
+/** Collect every frame of an extraction into memory (small videos, tests, the CLI's dry run). */
+export async function collectFrames(file: string, options: ExtractOptions = {}): Promise<{ frames: EncodedFrame[]; result: ExtractionResult }> {
+  const frames: EncodedFrame[] = [];
+  const run = extractFrames(file, options);
+  let r = await run.next();
+  while (!r.done) { frames.push(r.value); r = await run.next(); }
+  return { frames, result: r.value };
+}
+
+class ExtractionJob {
+  detection: ReturnType<typeof finishDetection> | undefined;
+  fallbackUsed = false;
+  analyzeMs = 0;
+  private error: unknown;
+  private finished = false;
+  private readonly detector: SceneDetector;
+  private readonly reservoir = new Reservoir(16);
+  private readonly fallback: TimeSlots | null;
+  private readonly intervals: TimeSlots | null;
+  private readonly pending: PendingPick[] = [];
+  private readonly emittedHashes: bigint[] = [];
+  private sceneStart: Boundary | null = null;
+  private scenesClosed = 0;
+  private emitHorizon = 0;
+  private wake: (() => void) | null = null;
+  private allCount = 0;
+
+  constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
+    this.detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec }, (b) => this.onBoundary(b));
+    const d = probe.info.durationSec;
+    const sceneish = o.mode === 'scene' || o.mode === 'hybrid';
+    this.fallback = sceneish && o.minFrames > 0 ? new TimeSlots(Array.from({ length: o.minFrames }, (_, k) => (d * (k + 0.5)) / o.minFrames)) : null;
+    const step = o.interval;
+    this.intervals = o.mode === 'interval' || o.mode === 'hybrid'
+      ? new TimeSlots(Array.from({ length: Math.max(1, Math.floor(d / step)) }, (_, k) => k * step + step / 2).filter((t) => t < d))
+      : null;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const t = performance.now();
+    const { info } = this.probe;
+    const o = this.o;
+    let width = info.width;
+    let height = info.height;
+    if (o.maxWidth && width > o.maxWidth) {
+      height = Math.round((height * o.maxWidth) / width);
+      width = o.maxWidth;
+    }
+    width -= width % 2;
+    height -= height % 2;
+    const all = o.mode === 'all';
+    const step = all ? 0 : o.mode === 'interval' ? Math.min(CANDIDATE_STEP_SEC, o.interval / 4) : CANDIDATE_STEP_SEC;
+    const duration = info.durationSec;
+    let lastProgress = 0;
+    const summary = await runAnalysis({
+      file: this.file,
+      probe: this.probe,
+      skipBFrames: !all && canSkipBFrames(this.probe),
+      skipLoopFilter: false,
+      candidates: { width: Math.max(2, width), height: Math.max(2, height), stepSec: step },
+      signal,
+      ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
+      onAnalysis: (f) => {
+        this.detector.push(f.index, f.time, makeSignature(f.rgb));
+        if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
+          lastProgress = f.time;
+          this.options.onProgress(Math.min(1, f.time / duration));
+        }
+        this.settleIntervals();
+      },
+      onCandidate: (c) => this.onCandidate(c),
+    });
+    this.detector.flush();
+    this.analyzeMs = performance.now() - t;
+    this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector);
+    this.closeScene(null, summary.frameCount - 1);
+    this.finish();
+  }
+
+  fail(err: unknown): void {
+    this.error = err;
+    this.finished = true;
+    this.pending.length = 0;
+    this.notify();
+  }
+
+  throwIfFailed(): void {
+    if (this.error) throw this.error;
+  }
+
+  /** The next pick that is safe to number and emit, or null at the end. */
+  async nextReady(): Promise<PendingPick | null> {
+    for (;;) {
+      this.throwIfFailed();
+      const head = this.pending[0];
+      if (head && (this.finished || (this.canStream() && head.pick.candidate.index < this.emitHorizon))) {
+        this.pending.shift();
+        if (this.o.dedupe && this.o.mode !== 'all' && this.emittedHashes.some((h) => hamming(h, head.hash) <= DUPLICATE_BITS)) continue;
+        this.emittedHashes.push(head.hash);
+        return head;
+      }
+      if (this.finished && !this.pending.length) return null;
+      await new Promise<void>((r) => { this.wake = r; });
+    }
+  }
+
+  /** Hold everything back while the final selection depends on the whole video. */
+  private canStream(): boolean {
+    if (this.o.maxFrames !== undefined || this.o.targetFrames !== undefined) return false;
+    if (this.fallback && this.scenesClosed + 1 < this.o.minFrames) return false;
+    return true;
+  }
+
+  private onCandidate(c: CandidateFrame): void {
+    if (this.o.mode === 'all') {
+      if (this.o.maxFrames === undefined || this.allCount < this.o.maxFrames) {
+        this.allCount++;
+        this.enqueue({ candidate: c, sharpness: sharpnessOf(c), reason: 'all' }, -1, 0);
+      }
+      this.emitHorizon = c.index;
+      return;
+    }
+    if (this.o.mode === 'scene' || this.o.mode === 'hybrid') this.reservoir.add(c);
+    if (this.fallback && this.scenesClosed + 1 < this.o.minFrames) this.fallback.offer(c);
+    this.intervals?.offer(c);
+  }
+
+  private onBoundary(b: Boundary): void {
+    this.closeScene(b, b.frame - 1);
+  }
+
+  private closeScene(end: Boundary | null, lastFrame: number): void {
+    const index = this.scenesClosed;
+    const scene = sceneFromBoundaries(index, this.sceneStart, end, lastFrame, this.probe.info.durationSec);
+    const cands = this.reservoir.takeBefore(end ? end.frame : Number.POSITIVE_INFINITY);
+    if (this.o.mode === 'scene' || this.o.mode === 'hybrid') {
+      const n = this.framesFor(scene);
+      for (const p of pickFromScene(scene, cands, n)) this.enqueue(p, index, scene.endTime - scene.startTime);
+    }
+    this.sceneStart = end;
+    this.scenesClosed++;
+    if (this.fallback && this.scenesClosed >= this.o.minFrames) this.fallback.clear();
+    if (end) this.emitHorizon = end.frame;
+    this.notify();
+  }
+
+  private framesFor(scene: SceneSpan): number {
+    const len = scene.endTime - scene.startTime;
+    let n = this.o.framesPerScene;
+    if (this.o.mode === 'hybrid') n = Math.max(n, Math.floor(len / this.o.interval));
+    if (this.o.targetFrames !== undefined && this.probe.info.durationSec > 0) {
+      n = Math.max(1, Math.round((len * this.o.targetFrames) / this.probe.info.durationSec));
+    }
+    return n;
+  }
+
+  /** Interval picks are final once their target is well behind the analysis. */
+  private settleIntervals(): void {
+    if (!this.intervals) return;
+    const settled = this.detector.settledFrame;
+    if (settled < 0) return;
+    const settledTime = this.timeOfFrame(settled);
+    for (const { candidate } of this.intervals.takeFinal(settledTime, 0.5)) {
+      this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'interval' }, -1, 0);
+    }
+    if (this.o.mode === 'interval') this.emitHorizon = Math.max(this.emitHorizon, Math.min(settled, this.intervalsHorizon()));
+  }
+
+  private intervalsHorizon(): number {
+    return this.pending.length ? (this.pending.at(-1) as PendingPick).pick.candidate.index + 1 : this.detector.settledFrame;
+  }
+
+  private timeOfFrame(frame: number): number {
+    const fps = this.probe.info.fps || 30;
+    return frame / fps;
+  }
+
+  private enqueue(pick: Pick, scene: number, sceneLen: number): void {
+    const c = pick.candidate;
+    const p: PendingPick = {
+      pick, scene, sceneLen,
+      hash: dHash(c.yuv, c.width, c.height),
+      encoded: null,
+    };
+    p.encoded = encodeFrame(c.yuv, c.width, c.height, this.o.format, this.o.quality);
+    p.encoded.catch(() => undefined); // surfaced when awaited
+    // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).
+    let i = this.pending.length;
+    while (i > 0 && (this.pending[i - 1] as PendingPick).pick.candidate.index > c.index) i--;
+    if (i > 0 && (this.pending[i - 1] as PendingPick).pick.candidate.index === c.index) return;
+    this.pending.splice(i, 0, p);
+    this.notify();
+  }
+
+  private finish(): void {
+    const o = this.o;
+    const sceneCount = this.detection?.scenes.length ?? 0;
+    if (this.fallback && sceneCount < o.minFrames) {
+      // Too few scenes: evenly spaced frames instead (the predecessor's rule).
+      this.fallbackUsed = true;
+      this.pending.length = 0;
+      for (const { candidate } of this.fallback.takeAll()) this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'fallback' }, -1, 0);
+    }
+    if (this.intervals) {
+      for (const { candidate } of this.intervals.takeAll()) this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'interval' }, -1, 0);
+    }
+    if (o.mode === 'hybrid') this.dropIntervalNearScenePicks();
+    // Assign scenes to picks that were taken before their scene was known.
+    const scenes = this.detection?.scenes ?? [];
+    for (const p of this.pending) {
+      if (p.scene < 0) {
+        const s = scenes.find((x) => p.pick.candidate.index >= x.startFrame && p.pick.candidate.index <= x.endFrame);
+        p.scene = s?.index ?? 0;
+        p.sceneLen = s ? s.endTime - s.startTime : 0;
+      }
+    }
+    const cap = o.maxFrames ?? (o.targetFrames !== undefined ? Math.max(o.targetFrames, o.minFrames) : undefined);
+    if (cap !== undefined && this.pending.length > cap) {
+      // Keep the picks of the longest scenes, one per scene first.
+      const ranked = [...this.pending].sort((a, b) => b.sceneLen - a.sceneLen || a.pick.candidate.index - b.pick.candidate.index);
+      const keep = new Set<PendingPick>();
+      const seen = new Set<number>();
+      for (const p of ranked) if (keep.size < cap && !seen.has(p.scene)) { keep.add(p); seen.add(p.scene); }
+      for (const p of ranked) if (keep.size < cap) keep.add(p);
+      const kept = this.pending.filter((p) => keep.has(p));
+      this.pending.length = 0;
+      this.pending.push(...kept);
+    }
+    this.finished = true;
+    this.notify();
+  }
+
+  private dropIntervalNearScenePicks(): void {
+    const fps = this.probe.info.fps || 30;
+    const sceneFrames = this.pending.filter((p) => p.pick.reason === 'scene').map((p) => p.pick.candidate.index);
+    const minGap = (this.o.interval / 2) * fps;
+    const kept = this.pending.filter((p) => p.pick.reason !== 'interval' || sceneFrames.every((f) => Math.abs(f - p.pick.candidate.index) >= minGap));
+    this.pending.length = 0;
+    this.pending.push(...kept);
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

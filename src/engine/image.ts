@@ -1,0 +1,104 @@
+/** Pixel work on full-resolution candidate frames: colour conversion, sharpness, blankness, dHash, encoding. */
+import sharp from 'sharp';
+import type { ImageFormat } from './types.js';
+
+/** Planar YUV 4:2:0 (BT.601 limited range, as H.264 decoders output it) -> packed RGB24. */
+export function yuv420ToRgb(yuv: Buffer, width: number, height: number): Buffer {
+  const out = Buffer.allocUnsafe(width * height * 3);
+  const ySize = width * height;
+  const cw = width >> 1;
+  const uOff = ySize;
+  const vOff = ySize + cw * (height >> 1);
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const crow = (y >> 1) * cw;
+    const yrow = y * width;
+    for (let x = 0; x < width; x++) {
+      const Y = 1.164 * ((yuv[yrow + x] as number) - 16);
+      const ci = crow + (x >> 1);
+      const U = (yuv[uOff + ci] as number) - 128;
+      const V = (yuv[vOff + ci] as number) - 128;
+      const r = Y + 1.596 * V;
+      const g = Y - 0.392 * U - 0.813 * V;
+      const b = Y + 2.017 * U;
+      out[o++] = r < 0 ? 0 : r > 255 ? 255 : r;
+      out[o++] = g < 0 ? 0 : g > 255 ? 255 : g;
+      out[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
+    }
+  }
+  return out;
+}
+
+/**
+ * Sharpness as the variance of the Laplacian of luma, sampled on a grid of at most ~320 px wide
+ * so it costs about a millisecond on any frame size.
+ */
+export function laplacianVariance(yuv: Buffer, width: number, height: number): number {
+  const step = Math.max(1, Math.floor(width / 320));
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let y = step; y < height - step; y += step) {
+    const row = y * width;
+    for (let x = step; x < width - step; x += step) {
+      const c = yuv[row + x] as number;
+      const lap = 4 * c - (yuv[row + x - 1] as number) - (yuv[row + x + 1] as number) - (yuv[row - width + x] as number) - (yuv[row + width + x] as number);
+      sum += lap;
+      sum2 += lap * lap;
+      n++;
+    }
+  }
+  if (n === 0) return 0;
+  const mean = sum / n;
+  return Math.round((sum2 / n - mean * mean) * 10) / 10;
+}
+
+/** 64-bit difference hash of luma (9x8 box averages), as a bigint. */
+export function dHash(yuv: Buffer, width: number, height: number): bigint {
+  const cells = new Float64Array(9 * 8);
+  for (let cy = 0; cy < 8; cy++) {
+    const y0 = Math.floor((cy * height) / 8);
+    const y1 = Math.max(y0 + 1, Math.floor(((cy + 1) * height) / 8));
+    for (let cx = 0; cx < 9; cx++) {
+      const x0 = Math.floor((cx * width) / 9);
+      const x1 = Math.max(x0 + 1, Math.floor(((cx + 1) * width) / 9));
+      let s = 0;
+      let n = 0;
+      const sy = Math.max(1, (y1 - y0) >> 3);
+      const sx = Math.max(1, (x1 - x0) >> 3);
+      for (let y = y0; y < y1; y += sy) for (let x = x0; x < x1; x += sx) { s += yuv[y * width + x] as number; n++; }
+      cells[cy * 9 + cx] = s / n;
+    }
+  }
+  let h = 0n;
+  for (let cy = 0; cy < 8; cy++) {
+    for (let cx = 0; cx < 8; cx++) {
+      h = (h << 1n) | ((cells[cy * 9 + cx] as number) > (cells[cy * 9 + cx + 1] as number) ? 1n : 0n);
+    }
+  }
+  return h;
+}
+
+export function hamming(a: bigint, b: bigint): number {
+  let x = a ^ b;
+  let n = 0;
+  while (x) { x &= x - 1n; n++; }
+  return n;
+}
+
+export const EXT: Record<ImageFormat, string> = { jpeg: 'jpg', webp: 'webp', png: 'png' };
+export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', webp: 'image/webp', png: 'image/png' };
+
+/** Encode a full-resolution YUV frame. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
+export async function encodeFrame(yuv: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
+  const rgb = yuv420ToRgb(yuv, width, height);
+  const img = sharp(rgb, { raw: { width, height, channels: 3 } });
+  switch (format) {
+    case 'jpeg':
+      return img.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0' }).toBuffer();
+    case 'webp':
+      return img.webp({ quality, effort: 2 }).toBuffer();
+    case 'png':
+      return img.png({ compressionLevel: 6 }).toBuffer();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Choosing frames. Scene picks come from a bounded, decimating reservoir of full-resolution
+ * candidates of the open scene; interval and fallback picks from slots that keep the nearest
+ * candidate to a target time. Nothing here decodes or encodes.
+ */
+import type { CandidateFrame } from './analyze.js';
+import { laplacianVariance } from './image.js';
+import type { SceneSpan } from './scenes.js';
+
+/** Full-resolution frames below this luma standard deviation are near-uniform (black, white, flat). */
+export const BLANK_STDEV = 6;
+
+export function isBlankCandidate(c: CandidateFrame): boolean {
+  return c.stdY < BLANK_STDEV;
+}
+
+export interface Pick {
+  candidate: CandidateFrame;
+  sharpness: number;
+  /** Why it was picked: for the manifest reader and for tests. */
+  reason: 'scene' | 'interval' | 'fallback' | 'all';
+}
+
+/** Candidates of the scene still open; decimated (every other one dropped) when it grows past `capacity`. */
+export class Reservoir {
+  private items: CandidateFrame[] = [];
+  constructor(private readonly capacity = 16) {}
+
+  add(c: CandidateFrame): void {
+    this.items.push(c);
+    if (this.items.length > this.capacity) {
+      const last = this.items[this.items.length - 1] as CandidateFrame;
+      this.items = this.items.filter((_, i) => i % 2 === 0);
+      if (this.items.at(-1) !== last) this.items.push(last);
+    }
+  }
+
+  /** Remove and return the candidates before `frame` (they belong to a closed scene). */
+  takeBefore(frame: number): CandidateFrame[] {
+    const cut = this.items.findIndex((c) => c.index >= frame);
+    const taken = cut < 0 ? this.items : this.items.slice(0, cut);
+    this.items = cut < 0 ? [] : this.items.slice(cut);
+    return taken;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+/**
+ * Pick `n` frames from a closed scene: for each of n evenly spaced positions inside the scene's
+ * stable part (outside transitions), the sharpest non-blank candidate near the position.
+ */
+export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: number): Pick[] {
+  const usable = cands.filter((c) => !isBlankCandidate(c));
+  if (!usable.length) return [];
+  const stable = usable.filter((c) => c.index >= scene.stableStart && c.index <= scene.stableEnd);
+  const pool = stable.length ? stable : usable;
+  const lo = scene.stableStart;
+  const hi = Math.max(scene.stableStart, scene.stableEnd);
+  const picks: Pick[] = [];
+  const used = new Set<CandidateFrame>();
+  const slot = (hi - lo + 1) / n;
+  for (let j = 0; j < n; j++) {
+    const target = lo + slot * (j + 0.5);
+    const radius = Math.max(1, slot * 0.3);
+    const near = pool.filter((c) => !used.has(c) && Math.abs(c.index - target) <= radius);
+    let chosen: CandidateFrame | undefined;
+    let best = -1;
+    for (const c of near) {
+      const s = laplacianVariance(c.yuv, c.width, c.height);
+      if (s > best) { best = s; chosen = c; }
+    }
+    if (!chosen) {
+      chosen = pool.filter((c) => !used.has(c)).sort((a, b) => Math.abs(a.index - target) - Math.abs(b.index - target))[0];
+      if (!chosen) break;
+      if (n > 1 && Math.abs(chosen.index - target) > slot) continue; // nothing near this position
+      best = laplacianVariance(chosen.yuv, chosen.width, chosen.height);
+    }
+    used.add(chosen);
+    picks.push({ candidate: chosen, sharpness: best, reason: 'scene' });
+  }
+  return picks.sort((a, b) => a.candidate.index - b.candidate.index);
+}
+
+/** Keeps, for each target time, the nearest non-blank candidate seen. */
+export class TimeSlots {
+  private readonly best: Array<CandidateFrame | undefined>;
+  constructor(readonly targets: number[]) {
+    this.best = targets.map(() => undefined);
+  }
+
+  offer(c: CandidateFrame): void {
+    if (isBlankCandidate(c)) return;
+    // Only the slots whose target is near this time can change.
+    for (let k = 0; k < this.targets.length; k++) {
+      const t = this.targets[k] as number;
+      const cur = this.best[k];
+      if (!cur || Math.abs(c.time - t) < Math.abs(cur.time - t)) this.best[k] = c;
+    }
+  }
+
+  /** Slots whose target lies before `time` minus a margin are final: take them out. */
+  takeFinal(time: number, margin: number): Array<{ slot: number; candidate: CandidateFrame }> {
+    const out: Array<{ slot: number; candidate: CandidateFrame }> = [];
+    for (let k = 0; k < this.targets.length; k++) {
+      const c = this.best[k];
+      if (c && (this.targets[k] as number) + margin < time) {
+        out.push({ slot: k, candidate: c });
+        this.best[k] = undefined;
+        this.targets[k] = Number.POSITIVE_INFINITY;
+      }
+    }
+    return out;
+  }
+
+  takeAll(): Array<{ slot: number; candidate: CandidateFrame }> {
+    const out: Array<{ slot: number; candidate: CandidateFrame }> = [];
+    this.best.forEach((c, k) => { if (c && Number.isFinite(this.targets[k] as number)) out.push({ slot: k, candidate: c }); });
+    this.best.fill(undefined);
+    return out;
+  }
+
+  clear(): void {
+    this.best.fill(undefined);
+  }
+}
+
+export function sharpnessOf(c: CandidateFrame): number {
+  return laplacianVariance(c.yuv, c.width, c.height);
+}
