@@ -165,12 +165,14 @@ export class ConfigError extends ValidationError {
  * ```
  */
 export function loadConfig(env: Env = process.env): ServiceConfig {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable means "use the default" (as in .env.sample, where defaults may be left blank).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const byVar = new Map<string, string[]>();
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? '(env)');
-      const msg = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
+      const msg = issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
       byVar.set(name, [...(byVar.get(name) ?? []), msg]);
     }
     // Never echo a secret's value back in the error.

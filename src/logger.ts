@@ -31,14 +31,19 @@ export interface LoggerOptions {
   persistentKeys?: Record<string, string | number | boolean | undefined>;
 }
 
-/** Build a JSON replacer that redacts secret keys and secret values. Exported for tests. */
-export function makeRedactor(secrets: string[]): (key: string, value: unknown) => unknown {
+/** A function that removes the given secrets (and anything JWT- or Bearer-shaped) from a string. */
+export function makeScrubber(secrets: string[]): (text: string) => string {
   const list = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  const scrub = (s: string): string => {
+  return (s: string): string => {
     let out = s;
     for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out.replace(JWT, REDACTED).replace(BEARER, `$1${REDACTED}`);
   };
+}
+
+/** Build a JSON replacer that redacts secret keys and secret values. Exported for tests. */
+export function makeRedactor(secrets: string[]): (key: string, value: unknown) => unknown {
+  const scrub = makeScrubber(secrets);
   return (key: string, value: unknown): unknown => {
     if (key && SECRET_KEY.test(key) && value !== undefined && value !== null && value !== '') return REDACTED;
     if (typeof value === 'string') return scrub(value);

@@ -44,6 +44,7 @@ const HISTORY_SEC = 3.2;
 const GRADUAL_SPANS_SEC = [0.5, 0.75, 1.0, 1.3, 1.7, 2.1];
 const STEADY_SEC = 0.3;
 const BLANK_RUN_SEC = 0.5;
+const GRADUAL_MIN_HIST = 0.35;
 
 export class SceneDetector {
   private readonly entries: Entry[] = [];
@@ -57,6 +58,8 @@ export class SceneDetector {
   private blankRun: Entry | null = null;
   /** The current scene has shown something other than blank frames. */
   private sceneHasContent = false;
+  /** Last frame of the most recent flash: cuts up to it are the flash going away. */
+  private flashEnd = -1;
   readonly boundaries: Boundary[] = [];
   /** Latest frame whose scene membership is final. */
   settledFrame = -1;
@@ -119,6 +122,7 @@ export class SceneDetector {
         isCut = e.hd >= 0.25 && e.hd >= 3 * meanH;
       }
     }
+    if (isCut && e.index <= this.flashEnd) isCut = false;
     if (isCut && this.isFlash(j)) isCut = false;
     if (isCut && e.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) isCut = false;
     if (isCut && this.boundaries.length === 0 && e.time < this.opts.minSceneLenSec) isCut = false;
@@ -162,7 +166,11 @@ export class SceneDetector {
       const after = this.entries[j + k];
       if (!after || after.time - before.time > 0.35) break;
       const back = contentDistance(before.sig, after.sig);
-      if (back < this.opts.threshold * 0.6 && back < e.c * 0.45) return true;
+      if (back < this.opts.threshold * 0.6 && back < e.c * 0.45) {
+        // The jump back out of the flash is not a cut either.
+        this.flashEnd = after.index;
+        return true;
+      }
     }
     return false;
   }
@@ -186,27 +194,33 @@ export class SceneDetector {
       if (isBlankSignature(a.sig)) continue;
       const D = rgbDistance(a.sig, b.sig);
       const C = contentDistance(a.sig, b.sig);
+      const H = histogramDistance(a.sig, b.sig);
+      // Twin comparison: a large accumulated change made of small steps...
       if (C < this.opts.threshold * 0.9 || D < 12) continue;
-      // Steady after b and before a (a transition, not a pan or a long motion).
-      if (!this.steadyAfter(bi, D)) continue;
+      // ...that changes the colour distribution (motion and moving texture do not)...
+      if (H < GRADUAL_MIN_HIST) continue;
+      // ...between two pictures whose colours are steady before and after (judged on histograms,
+      // which motion does not disturb)...
+      if (!this.steadyAfter(bi, H)) continue;
       const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
-      if (pi >= 0 && rgbDistance((this.entries[pi] as Entry).sig, a.sig) > 0.25 * D) continue;
-      // Every frame in between must be a cross-fade of the two ends.
-      let worst = 0;
+      if (pi >= 0 && histogramDistance((this.entries[pi] as Entry).sig, a.sig) > 0.3 * H) continue;
+      // ...that is not a fade to or from black or white...
+      if (isFadeLike(a.sig, b.sig)) continue;
+      // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
       let ok = true;
       for (let k = ai + 1; k < bi; k++) {
         const m = this.entries[k] as Entry;
-        const alpha = this.bestAlpha(a.sig, m.sig, b.sig);
-        const r = blendResidual(a.sig, m.sig, b.sig, alpha);
-        worst = Math.max(worst, r);
-        if (r > 0.22 * D || m.c >= this.opts.threshold * 1.5) { ok = false; break; }
+        // One step carrying much of the change is a cut (judged by the cut test), not a dissolve.
+        if (m.c >= this.opts.threshold * 1.5 || rgbDistance((this.entries[k - 1] as Entry).sig, m.sig) > 0.4 * D) { ok = false; break; }
+        const r = blendResidual(a.sig, m.sig, b.sig, this.bestAlpha(a.sig, m.sig, b.sig));
+        if (r > 0.5 * D) { ok = false; break; }
       }
-      if (!ok) continue;
+      if (!ok || rgbDistance((this.entries[bi - 1] as Entry).sig, b.sig) > 0.4 * D) continue;
       // Tighten to the frames that actually change.
       let first = ai + 1;
-      while (first < bi && rgbDistance(a.sig, (this.entries[first] as Entry).sig) < 0.1 * D) first++;
+      while (first < bi && rgbDistance(a.sig, (this.entries[first] as Entry).sig) < 0.15 * D) first++;
       let last = bi - 1;
-      while (last > first && rgbDistance((this.entries[last] as Entry).sig, b.sig) < 0.1 * D) last--;
+      while (last > first && rgbDistance((this.entries[last] as Entry).sig, b.sig) < 0.15 * D) last--;
       const fs = this.entries[first] as Entry;
       const ls = this.entries[last] as Entry;
       if (ls.index - fs.index < 3) continue; // that is a cut, judged elsewhere
@@ -214,18 +228,15 @@ export class SceneDetector {
       if (mid.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) return;
       this.emit({ frame: mid.index, time: mid.time, kind: 'gradual', span: [fs.index, ls.index] });
       this.gradualFloor = b.index;
-      void worst;
       return;
     }
   }
 
-  /** The picture stops changing after entry `bi`: the transition is over, not still going. */
-  private steadyAfter(bi: number, D: number): boolean {
+  /** The colours stop changing after entry `bi`: the transition is over, not still going. */
+  private steadyAfter(bi: number, H: number): boolean {
     const b = this.entries[bi] as Entry;
     for (let k = bi + 1; k < this.entries.length; k++) {
-      const e = this.entries[k] as Entry;
-      if (rgbDistance(b.sig, e.sig) > 0.2 * D) return false;
-      if (rgbDistance((this.entries[k - 1] as Entry).sig, e.sig) > 0.1 * D) return false;
+      if (histogramDistance(b.sig, (this.entries[k] as Entry).sig) > 0.3 * H) return false;
     }
     return true;
   }
@@ -275,4 +286,10 @@ export class SceneDetector {
       this.next -= drop;
     }
   }
+}
+
+/** One end has lost most of its structure and is dark or bright: a fade, not a dissolve. */
+function isFadeLike(a: Signature, b: Signature): boolean {
+  const [lo, hi] = a.stdV < b.stdV ? [a, b] : [b, a];
+  return lo.stdV < 0.45 * hi.stdV && (lo.meanV < 70 || lo.meanV > 200);
 }

@@ -32,6 +32,8 @@ export interface ProcessorDeps extends JobDeps {
   logger: AppLogger;
   metrics: MetricsSink;
   batch: BatchSettings;
+  /** Removes secrets from error messages before they are stored (default: identity). */
+  scrub?: (text: string) => string;
 }
 
 /** What a Lambda context must offer (a real Context satisfies it). */
@@ -88,7 +90,7 @@ async function processRecord(record: SQSRecord, context: RemainingTimeContext, g
   const fail = async (stage: Stage, cause: unknown): Promise<RecordOutcome> => {
     const retryable = isRetryable(cause);
     const code = cause instanceof FramesError ? cause.code : 'UNEXPECTED';
-    const message = errorMessage(cause);
+    const message = (deps.scrub ?? ((t: string) => t))(errorMessage(cause));
     const outcome: Outcome = cause instanceof FramesError && cause.kind === 'deadline' ? 'deadline' : retryable ? 'transient_failure' : 'permanent_failure';
     const final = retryable && attempt >= deps.batch.maxReceiveCount;
     const logFields = { stage, code, retryable, final, error: message };

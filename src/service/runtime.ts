@@ -14,7 +14,7 @@ import { createS3Client, S3ObjectStore } from '../adapters/s3-object-store.js';
 import type { StatusStore } from '../adapters/status-store.js';
 import { SupabaseStatusStore } from '../adapters/supabase-status-store.js';
 import { loadConfig, secretValues, type Env, type ServiceConfig } from '../config.js';
-import { createLogger, type AppLogger } from '../logger.js';
+import { createLogger, makeScrubber, type AppLogger } from '../logger.js';
 import type { Engine, JobSettings } from './job.js';
 import { EmfMetrics, type MetricsSink } from './metrics.js';
 import type { ProcessorDeps } from './process-batch.js';
@@ -76,6 +76,7 @@ export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): 
   });
   return {
     config,
+    scrub: makeScrubber(secretValues(config, env)),
     objects,
     status,
     engine,

@@ -1,0 +1,89 @@
+/**
+ * Speed bench: `npm run bench -- speed`.
+ *
+ * On a generated 60 s 1280x720 30 fps H.264 video with B-frames (libx264 preset medium), runs
+ * interleaved (so the three share the machine's noise) N times each ($BENCH_RUNS, default 5):
+ *   plain decode   ffmpeg -i v -an -f null -
+ *   detect         node bin/frames.js detect v --json
+ *   extract        node bin/frames.js extract v --out <tmp>      (default settings)
+ * and compares medians: detect <= 0.7x and extract <= 0.8x of the plain decode's wall time.
+ * The CLI runs from dist/: the bench compiles it first when dist/ is missing or stale.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { benchVideo, ffmpegBin } from '../fixtures/synth.js';
+import { CLI, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
+
+export const DETECT_TARGET = 0.7;
+export const EXTRACT_TARGET = 0.8;
+
+export async function run(): Promise<void> {
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
+  console.log(`== speed (60 s 1280x720 H.264 with B-frames; ${runs} interleaved runs each; targets detect <= ${DETECT_TARGET}x, extract <= ${EXTRACT_TARGET}x of plain decode)`);
+  try {
+    await ensureCliBuilt();
+  } catch (e) {
+    console.log(`FAIL: ${(e as Error).message}`);
+    fail();
+    return;
+  }
+  console.log('generating / reusing the bench video (first time: about a minute) ...');
+  const video = await benchVideo(60, 1280, 720);
+  console.log(`video: ${video.path} (${video.truth.frameCount} frames, ${video.truth.cuts.length} cuts)`);
+
+  const node = process.execPath;
+  const outRoot = await mkdtemp(path.join(os.tmpdir(), 'frames-speed-'));
+  type Kind = 'decode' | 'detect' | 'extract';
+  const times: Record<Kind, number[]> = { decode: [], detect: [], extract: [] };
+  const failures: string[] = [];
+  const once = async (kind: Kind, i: number): Promise<void> => {
+    let r: Timed;
+    if (kind === 'decode') {
+      r = await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
+    } else if (kind === 'detect') {
+      r = await runTimed(node, [CLI, 'detect', video.path, '--json']);
+    } else {
+      const out = path.join(outRoot, `run${i}`);
+      r = await runTimed(node, [CLI, 'extract', video.path, '--out', out]);
+      await rm(out, { recursive: true, force: true });
+    }
+    if (r.code !== 0) failures.push(`${kind} run ${i} exited ${r.code}: ${r.stderr.split('\n').slice(-5).join(' | ')}`);
+    times[kind].push(r.ms);
+    process.stdout.write(`  ${kind.padEnd(7)} run ${i + 1}: ${fmt(r.ms / 1000, 2)} s${r.code !== 0 ? ' (FAILED)' : ''}\n`);
+  };
+  try {
+    // one untimed warm-up of each (page cache, JIT of node startup), then rotate the order every round
+    console.log('warm-up ...');
+    await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
+    const kinds: Kind[] = ['decode', 'detect', 'extract'];
+    for (let i = 0; i < runs; i++) {
+      for (let k = 0; k < kinds.length; k++) await once(kinds[(i + k) % kinds.length] as Kind, i);
+    }
+  } finally {
+    await rm(outRoot, { recursive: true, force: true });
+  }
+  if (failures.length) {
+    console.log(`FAIL: the CLI failed:\n  ${failures.join('\n  ')}`);
+    fail();
+    return;
+  }
+  const dec = median(times.decode);
+  const det = median(times.detect);
+  const ext = median(times.extract);
+  const rd = det / dec;
+  const re = ext / dec;
+  const passD = rd <= DETECT_TARGET;
+  const passE = re <= EXTRACT_TARGET;
+  console.log(
+    '\n' +
+      table([
+        ['command', 'median s', 'runs (s)', 'ratio', 'target', 'result'],
+        ['ffmpeg -i v -an -f null -', fmt(dec / 1000, 2), times.decode.map((t) => fmt(t / 1000, 2)).join(' '), '1.00', '', ''],
+        ['frames detect v --json', fmt(det / 1000, 2), times.detect.map((t) => fmt(t / 1000, 2)).join(' '), fmt(rd, 2), `<= ${DETECT_TARGET}`, passD ? 'PASS' : 'FAIL'],
+        ['frames extract v --out d', fmt(ext / 1000, 2), times.extract.map((t) => fmt(t / 1000, 2)).join(' '), fmt(re, 2), `<= ${EXTRACT_TARGET}`, passE ? 'PASS' : 'FAIL'],
+      ]),
+  );
+  console.log(`\nspeed: ${passD && passE ? 'PASS' : 'FAIL'}`);
+  if (!passD || !passE) fail();
+}

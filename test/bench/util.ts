@@ -1,0 +1,175 @@
+/** Small shared helpers for the benches: timing, tables, the CLI build, process-tree memory sampling. */
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../fixtures/score.js';
+
+export { REPO_ROOT };
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+/** Renders rows as an aligned text table (first row = header). Numbers are right-aligned. */
+export function table(rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const cells = rows.map((r) => r.map((c) => String(c)));
+  const widths: number[] = [];
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const numeric = (i: number): boolean => rows.slice(1).every((r) => typeof r[i] === 'number' || /^[-\d.]+%?x?$/.test(String(r[i] ?? '')));
+  const line = (r: string[]): string => r.map((c, i) => (numeric(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
+  const out = cells.map(line);
+  out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out.join('\n');
+}
+
+export const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+export interface Timed {
+  ms: number;
+  code: number | null;
+  stderr: string;
+  stdout: string;
+  /** Peak summed RSS of the process tree (bytes), when sampled. */
+  peakRss?: number;
+  /** How many RSS samples were taken. */
+  rssSamples?: number;
+}
+
+/** Runs a command to completion, measuring wall time (and optionally the tree's peak RSS). */
+export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolean; cwd?: string; keepStdout?: boolean } = {}): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(bin, args, { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    const out: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => {
+      if (opts.keepStdout) out.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    let sampler: TreeSampler | undefined;
+    if (opts.sampleRss && child.pid) sampler = new TreeSampler(child.pid);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - t0;
+      sampler?.stop();
+      resolve({
+        ms,
+        code,
+        stderr: Buffer.concat(err).toString('utf8'),
+        stdout: Buffer.concat(out).toString('utf8'),
+        peakRss: sampler?.peak,
+        rssSamples: sampler?.samples,
+      });
+    });
+  });
+}
+
+let pageSize = 0;
+function getPageSize(): number {
+  if (!pageSize) {
+    try {
+      pageSize = Number(execFileSync('getconf', ['PAGESIZE']).toString().trim()) || 4096;
+    } catch {
+      pageSize = 4096;
+    }
+  }
+  return pageSize;
+}
+
+/** Reads (pid, ppid, rss pages) of every process from /proc/<pid>/stat. */
+function readProcTable(): Array<{ pid: number; ppid: number; rss: number }> {
+  const rows: Array<{ pid: number; ppid: number; rss: number }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // comm may contain spaces and parentheses: fields resume after the last ')'
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[0] = state (field 3), rest[1] = ppid (field 4), rest[21] = rss (field 24)
+    rows.push({ pid: Number(name), ppid: Number(rest[1]), rss: Number(rest[21]) });
+  }
+  return rows;
+}
+
+/** Sum of RSS (bytes) of `root` and all its descendants right now. */
+export function treeRss(root: number): number {
+  const rows = readProcTable();
+  const children = new Map<number, number[]>();
+  const rss = new Map<number, number>();
+  for (const r of rows) {
+    rss.set(r.pid, r.rss);
+    const list = children.get(r.ppid);
+    if (list) list.push(r.pid);
+    else children.set(r.ppid, [r.pid]);
+  }
+  if (!rss.has(root)) return 0;
+  let total = 0;
+  const stack = [root];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const p = stack.pop() as number;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    total += rss.get(p) ?? 0;
+    for (const c of children.get(p) ?? []) stack.push(c);
+  }
+  return total * getPageSize();
+}
+
+/** Samples the summed RSS of a process tree every `everyMs` (default 20 ms), keeping the peak. */
+export class TreeSampler {
+  peak = 0;
+  samples = 0;
+  private readonly timer: ReturnType<typeof setInterval>;
+  constructor(private readonly root: number, everyMs = 20) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+  private sample(): void {
+    const v = treeRss(this.root);
+    this.samples++;
+    if (v > this.peak) this.peak = v;
+  }
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+const newestMtime = (dir: string): number => {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+};
+
+/**
+ * Makes sure bin/frames.js can run: compiles src/ to dist/ (`npm run build`) when dist is missing
+ * or older than src/. Throws with the compiler output when the build fails.
+ */
+export async function ensureCliBuilt(): Promise<void> {
+  const main = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const src = path.join(REPO_ROOT, 'src');
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(src)) return;
+  console.log('building the CLI (npm run build: tsc -p tsconfig.build.json) ...');
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = await runTimed(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { keepStdout: true });
+  if (r.code !== 0 || !existsSync(main)) {
+    throw new Error(`npm run build failed (exit ${r.code}), so bin/frames.js cannot run:\n${(r.stdout + r.stderr).split('\n').slice(0, 30).join('\n')}`);
+  }
+}
+
+export const CLI = path.join(REPO_ROOT, 'bin', 'frames.js');
+
+/** Marks the process as failed without cutting the output short. */
+export function fail(): void {
+  process.exitCode = 1;
+}

@@ -1,0 +1,297 @@
+/**
+ * Unit tests of the service pieces with in-memory twins (fast). The integration proof with real
+ * S3/SQS (fauxqs), Postgres, supabase-js and ffmpeg is in integration.test.ts.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { createLogger, REDACTED } from '../../src/logger.js';
+import { DeadlineGuard } from '../../src/service/deadline.js';
+import { parseMessage, InvalidMessageError } from '../../src/service/message.js';
+import { MemoryMetrics } from '../../src/service/metrics.js';
+import { processBatch, type ProcessorDeps } from '../../src/service/process-batch.js';
+import { simulatedContext } from '../../src/service/local-runtime.js';
+import { InvalidVideoError, isRetryable } from '../../src/errors.js';
+import { ClaimLockedError, NotDownloadedError, ObjectStoreError, StatusStoreError } from '../../src/service/errors.js';
+import { MemoryObjectStore, MemoryStatusStore, ScriptedEngine } from '../helpers/memory.js';
+
+const BASE_ENV = { S3_BUCKET_VIDEOS: 'videos', SUPABASE_URL: 'http://localhost:54321', SUPABASE_KEY: 'service-role-secret-123' };
+
+/** Capture everything written to stdout and stderr (Powertools writes errors to stderr). */
+function captureOutput(): { lines: () => string[]; restore: () => void } {
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((s) => s.write);
+  const chunks: string[] = [];
+  for (const s of streams) {
+    s.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      chunks.push((typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()).replace(/\n?$/, '\n'));
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as typeof s.write;
+  }
+  return {
+    lines: () => chunks.join('').split('\n').filter(Boolean),
+    restore: () => streams.forEach((s, i) => (s.write = originals[i]!)),
+  };
+}
+
+function event(...bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+function deps(o: { engine?: ScriptedEngine; objects?: MemoryObjectStore; status?: MemoryStatusStore; concurrency?: number; minRemainingMs?: number; safetyMarginMs?: number } = {}) {
+  const objects = o.objects ?? new MemoryObjectStore();
+  const status = o.status ?? new MemoryStatusStore();
+  const metrics = new MemoryMetrics();
+  const d: ProcessorDeps = {
+    objects,
+    status,
+    engine: o.engine ?? new ScriptedEngine(),
+    metrics,
+    logger: createLogger({ level: 'SILENT' }),
+    settings: {
+      videosBucket: 'videos',
+      framesBucket: 'frames',
+      minFrames: 3,
+      sceneThreshold: 27,
+      extractMode: 'scene',
+      frameFormat: 'jpeg',
+      frameQuality: 85,
+      frameMaxWidth: 0,
+      s3Retries: 2,
+      s3RetryDelayMs: 1,
+      uploadConcurrency: 4,
+      claimLeaseSeconds: 60,
+    },
+    batch: { concurrencyLimit: o.concurrency ?? 2, minRemainingMs: o.minRemainingMs ?? 0, safetyMarginMs: o.safetyMarginMs ?? 0, maxReceiveCount: 3 },
+  };
+  return { d, objects, status, metrics };
+}
+
+const body = (shortcode: string, platform = 'instagram') => JSON.stringify({ shortcode, platform });
+
+describe('config', () => {
+  it('lists every bad variable in one error', () => {
+    // Prepare
+    const env = { SUPABASE_KEY: 'k', CONCURRENCY_LIMIT: 'many', S3_RETRIES: '-1', DEBUG: 'maybe', SUPABASE_URL: 'not a url' };
+    // Act
+    let err: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    // Assess
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues.join('\n');
+    for (const name of ['S3_BUCKET_VIDEOS', 'SUPABASE_URL', 'CONCURRENCY_LIMIT', 'S3_RETRIES', 'DEBUG']) expect(issues).toContain(name);
+    expect(isRetryable(err)).toBe(false);
+  });
+
+  it('applies the documented defaults', () => {
+    const c = loadConfig(BASE_ENV);
+    expect(c).toMatchObject({ framesBucket: 'videos', minFrames: 3, sceneThreshold: 27, concurrencyLimit: 2, minRemainingMs: 60000, s3Retries: 3, s3RetryDelayMs: 1000, debug: false, logLevel: 'INFO' });
+    expect(loadConfig({ ...BASE_ENV, DEBUG: 'true' }).logLevel).toBe('DEBUG');
+  });
+});
+
+describe('message', () => {
+  it('accepts a valid body', () => {
+    expect(parseMessage(body('C8xYz_1-a'))).toEqual({ shortcode: 'C8xYz_1-a', platform: 'instagram', overrides: {} });
+  });
+
+  it.each([
+    ['not json', 'nope'],
+    ['array', '[]'],
+    ['missing platform', '{"shortcode":"abc"}'],
+    ['traversal shortcode', body('../etc')],
+    ['slash', body('a/b')],
+    ['dotdot platform', body('abc', '..')],
+    ['control char', body('ab\u0000c')],
+    ['unicode look-alike', body('ab\u2215c')],
+    ['too long', body('a'.repeat(65))],
+    ['upper-case platform', body('abc', 'Instagram')],
+    ['number shortcode', '{"shortcode":12,"platform":"x"}'],
+  ])('rejects %s', (_name, raw) => {
+    expect(() => parseMessage(raw)).toThrow(InvalidMessageError);
+  });
+});
+
+describe('deadline guard', () => {
+  it('refuses to start below MIN_REMAINING_MS and fires before the end', async () => {
+    // Prepare
+    const ctx = simulatedContext({ remainingMs: 300 });
+    // Act
+    const guard = new DeadlineGuard(() => ctx.getRemainingTimeInMillis(), { minRemainingMs: 200, safetyMarginMs: 150 });
+    const before = guard.canStart();
+    await new Promise((r) => guard.signal.addEventListener('abort', r));
+    // Assess
+    expect(before).toBe(true);
+    expect(guard.canStart()).toBe(false);
+    expect(ctx.getRemainingTimeInMillis()).toBeGreaterThan(100);
+    expect(() => guard.assertCanStart()).toThrow(/MIN_REMAINING_MS/);
+    guard.dispose();
+  });
+});
+
+describe('logger redaction', () => {
+  it('never prints a secret', () => {
+    // Prepare
+    const secret = 'sb-service-role-very-secret-value';
+    const cap = captureOutput();
+    try {
+      const log = createLogger({ level: 'DEBUG', secrets: [secret] });
+      // Act
+      log.info(`connecting with ${secret}`);
+      log.debug('headers', { apikey: secret, Authorization: `Bearer ${secret}`, nested: { supabaseKey: secret, note: `k=${secret}` } });
+      log.error('failed', new Error(`request failed: apikey=${secret}`));
+      log.createChild({ persistentKeys: { messageId: 'm1' } }).warn('child', { token: 'abc', value: `x${secret}x` });
+    } finally {
+      cap.restore();
+    }
+    // Assess
+    const lines = cap.lines();
+    expect(lines.length).toBe(4);
+    for (const l of lines) {
+      expect(l).not.toContain(secret);
+      expect(() => JSON.parse(l)).not.toThrow();
+    }
+    expect(lines.join('\n')).toContain(REDACTED);
+  });
+});
+
+describe('processBatch (in-memory twins)', () => {
+  it('extracts, uploads frames then manifest, and removes stale frames', async () => {
+    // Prepare
+    const { d, objects, status } = deps();
+    status.seed('instagram', 'abc');
+    objects.objects.set('videos/instagram/abc/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    objects.objects.set('frames/instagram/abc/frames/7.jpg', { body: Buffer.from('old'), contentType: 'image/jpeg' });
+    // Act
+    const res = await processBatch(event(body('abc')), simulatedContext(), d);
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    const keys = [...objects.objects.keys()].filter((k) => k.startsWith('frames/')).sort();
+    expect(keys).toEqual(['frames/instagram/abc/frames/0.jpg', 'frames/instagram/abc/frames/1.jpg', 'frames/instagram/abc/frames/2.jpg', 'frames/instagram/abc/frames/manifest.json']);
+    expect(objects.objects.get('frames/instagram/abc/frames/manifest.json')?.contentType).toBe('application/json');
+    expect(status.rows.get('instagram/abc')).toMatchObject({ extracted: true, frameCount: 3, owner: null });
+  });
+
+  it('runs at most CONCURRENCY_LIMIT videos at once', async () => {
+    // Prepare
+    const engine = new ScriptedEngine({ frames: 2, delayMs: 20 });
+    const { d, objects, status } = deps({ engine, concurrency: 2 });
+    const codes = ['a1', 'a2', 'a3', 'a4', 'a5'];
+    for (const c of codes) {
+      status.seed('tiktok', c);
+      objects.objects.set(`videos/tiktok/${c}/video.mp4`, { body: Buffer.from('v'), contentType: 'video/mp4' });
+    }
+    // Act
+    const res = await processBatch(event(...codes.map((c) => body(c, 'tiktok'))), simulatedContext(), d);
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(engine.runs).toBe(5);
+    expect(engine.maxRunning).toBe(2);
+  });
+
+  it('reports only transient failures; records every failure', async () => {
+    // Prepare
+    const { d, objects, status } = deps({ engine: new ScriptedEngine({ fail: new InvalidVideoError('UNREADABLE_MEDIA', 'corrupt') }) });
+    status.seed('instagram', 'corrupt');
+    status.seed('instagram', 'notdl', false);
+    status.seed('instagram', 'nofile');
+    objects.objects.set('videos/instagram/corrupt/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    const flaky = new MemoryStatusStore();
+    Object.assign(d, { status: Object.assign(Object.create(status) as MemoryStatusStore, { claim: async () => { throw new StatusStoreError('down', 503); }, recordError: status.recordError.bind(status) }) });
+    const ev = event(body('corrupt'), body('notdl'), body('nofile'), 'garbage', body('../x'));
+    // Act: the status store is down for claims only in the first run
+    const down = await processBatch(ev, simulatedContext(), d);
+    Object.assign(d, { status });
+    const up = await processBatch(ev, simulatedContext(), d);
+    // Assess
+    expect(flaky.errors).toEqual([]);
+    expect(down.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m0', 'm1', 'm2']);
+    expect(up.batchItemFailures).toEqual([]);
+    const codes = status.errors.slice(-5).map((e) => `${e.stage}:${e.code}:${e.retryable}`).sort();
+    expect(codes).toEqual(['claim:NOT_DOWNLOADED:false', 'download:VIDEO_NOT_FOUND:false', 'extract:UNREADABLE_MEDIA:false', 'message:INVALID_MESSAGE:false', 'message:INVALID_MESSAGE:false']);
+    expect(status.rows.get('instagram/corrupt')?.owner).toBeNull();
+  });
+
+  it('gives back a permanent failure it could not record', async () => {
+    const { d, status } = deps();
+    d.status = Object.assign(Object.create(status) as MemoryStatusStore, { recordError: async () => { throw new StatusStoreError('down', 503); } });
+    const res = await processBatch(event('garbage'), simulatedContext(), d);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+  });
+
+  it('aborts mid-video at the deadline, releases the claim and gives the record back', async () => {
+    // Prepare: the engine needs ~2 s; the context has 1.2 s, the safety margin is 0.4 s.
+    const engine = new ScriptedEngine({ frames: 20, delayMs: 100 });
+    const { d, objects, status, metrics } = deps({ engine, minRemainingMs: 500, safetyMarginMs: 400, concurrency: 1 });
+    status.seed('instagram', 'slow');
+    status.seed('instagram', 'next');
+    objects.objects.set('videos/instagram/slow/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    // Act
+    const t0 = Date.now();
+    const res = await processBatch(event(body('slow'), body('next')), simulatedContext({ remainingMs: 1200 }), d);
+    // Assess
+    expect(Date.now() - t0).toBeLessThan(1200);
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m0', 'm1']);
+    expect(status.released).toContain('instagram/slow');
+    expect(status.rows.get('instagram/slow')).toMatchObject({ extracted: false, owner: null });
+    expect(status.errors.map((e) => `${e.stage}:${e.code}`)).toEqual(['extract:DEADLINE', 'deadline:DEADLINE']);
+    expect(engine.runs).toBe(1);
+    expect(metrics.videos.map((m) => m.outcome)).toEqual(['deadline', 'deadline']);
+  });
+
+  it('retries flaky uploads with backoff and cleans the scratch dir', async () => {
+    // Prepare
+    const objects = new MemoryObjectStore();
+    let failures = 0;
+    const realPut = objects.put.bind(objects);
+    objects.put = async (...args) => {
+      if (failures++ < 3) throw new ObjectStoreError('S3 put: InternalError (HTTP 500)', 500);
+      return realPut(...args);
+    };
+    const { d, status, metrics } = deps({ objects });
+    status.seed('instagram', 'flaky');
+    objects.objects.set('videos/instagram/flaky/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    d.settings.tmpDir = await mkdtemp(path.join(os.tmpdir(), 'frames-unit-'));
+    // Act
+    const res = await processBatch(event(body('flaky')), simulatedContext(), d);
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(status.rows.get('instagram/flaky')?.extracted).toBe(true);
+    expect(metrics.videos[0]).toMatchObject({ outcome: 'extracted', frames: 3, scenes: 3 });
+    expect(await readdir(d.settings.tmpDir)).toEqual([]);
+    await rm(d.settings.tmpDir, { recursive: true, force: true });
+  });
+
+  it('treats a live claim of another delivery as transient', async () => {
+    const { d, status, objects } = deps();
+    status.seed('instagram', 'busy');
+    objects.objects.set('videos/instagram/busy/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    await status.claim('instagram', 'busy', 'someone-else', 60);
+    const res = await processBatch(event(body('busy')), simulatedContext(), d);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    expect(new ClaimLockedError('a', 'b').retryable).toBe(true);
+    expect(new NotDownloadedError('a', 'b').retryable).toBe(false);
+    expect(existsSync('/nonexistent')).toBe(false);
+  });
+});
