@@ -45,6 +45,7 @@ const GRADUAL_SPANS_SEC = [0.5, 0.75, 1.0, 1.3, 1.7, 2.1];
 const STEADY_SEC = 0.3;
 const BLANK_RUN_SEC = 0.5;
 const GRADUAL_MIN_HIST = 0.35;
+const DEBUG = Boolean(process.env.FRAMES_DEBUG_DETECTOR);
 
 export class SceneDetector {
   private readonly entries: Entry[] = [];
@@ -196,26 +197,28 @@ export class SceneDetector {
       const C = contentDistance(a.sig, b.sig);
       const H = histogramDistance(a.sig, b.sig);
       // Twin comparison: a large accumulated change made of small steps...
-      if (C < this.opts.threshold * 0.9 || D < 12) continue;
+      const why = (r: string): void => { if (DEBUG) console.error(`gradual a=${a.index} b=${b.index} D=${D.toFixed(1)} C=${C.toFixed(1)} H=${H.toFixed(2)}: ${r}`); };
+      if (C < this.opts.threshold * 0.9 || D < 12) { why('small'); continue; }
       // ...that changes the colour distribution (motion and moving texture do not)...
-      if (H < GRADUAL_MIN_HIST) continue;
+      if (H < GRADUAL_MIN_HIST) { why('hist'); continue; }
       // ...between two pictures whose colours are steady before and after (judged on histograms,
       // which motion does not disturb)...
-      if (!this.steadyAfter(bi, H)) continue;
+      if (!this.steadyAfter(bi, H)) { why('not steady after'); continue; }
       const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
-      if (pi >= 0 && histogramDistance((this.entries[pi] as Entry).sig, a.sig) > 0.3 * H) continue;
+      if (pi >= 0 && histogramDistance((this.entries[pi] as Entry).sig, a.sig) > 0.3 * H) { why('not steady before'); continue; }
       // ...that is not a fade to or from black or white...
-      if (isFadeLike(a.sig, b.sig)) continue;
+      if (isFadeLike(a.sig, b.sig)) { why('fade'); continue; }
       // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
       let ok = true;
       for (let k = ai + 1; k < bi; k++) {
         const m = this.entries[k] as Entry;
         // One step carrying much of the change is a cut (judged by the cut test), not a dissolve.
-        if (m.c >= this.opts.threshold * 1.5 || rgbDistance((this.entries[k - 1] as Entry).sig, m.sig) > 0.4 * D) { ok = false; break; }
+        if (m.c >= this.opts.threshold * 1.5 || rgbDistance((this.entries[k - 1] as Entry).sig, m.sig) > 0.4 * D) { ok = false; why(`big step at ${m.index}`); break; }
         const r = blendResidual(a.sig, m.sig, b.sig, this.bestAlpha(a.sig, m.sig, b.sig));
-        if (r > 0.5 * D) { ok = false; break; }
+        if (r > 0.4 * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
       }
-      if (!ok || rgbDistance((this.entries[bi - 1] as Entry).sig, b.sig) > 0.4 * D) continue;
+      if (!ok) continue;
+      if (rgbDistance((this.entries[bi - 1] as Entry).sig, b.sig) > 0.4 * D) { why('big last step'); continue; }
       // Tighten to the frames that actually change.
       let first = ai + 1;
       while (first < bi && rgbDistance(a.sig, (this.entries[first] as Entry).sig) < 0.15 * D) first++;
@@ -224,6 +227,13 @@ export class SceneDetector {
       const fs = this.entries[first] as Entry;
       const ls = this.entries[last] as Entry;
       if (ls.index - fs.index < 3) continue; // that is a cut, judged elsewhere
+      const prev = this.boundaries.at(-1);
+      if (prev?.kind === 'gradual' && prev.span && fs.time - this.timeOfFrame(prev.span[1]) < this.opts.minSceneLenSec) {
+        // The same slow transition seen again: no steady scene in between, so extend the first.
+        prev.span[1] = ls.index;
+        this.gradualFloor = b.index;
+        return;
+      }
       const mid = this.entries[Math.round((first + last) / 2)] as Entry;
       if (mid.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) return;
       this.emit({ frame: mid.index, time: mid.time, kind: 'gradual', span: [fs.index, ls.index] });
@@ -252,6 +262,11 @@ export class SceneDetector {
     }
     if (den === 0) return 0.5;
     return Math.min(1, Math.max(0, num / den));
+  }
+
+  private timeOfFrame(frame: number): number {
+    for (const e of this.entries) if (e.index >= frame) return e.time;
+    return Number.NEGATIVE_INFINITY;
   }
 
   private indexAtTime(t: number, before: number): number {
@@ -291,5 +306,5 @@ export class SceneDetector {
 /** One end has lost most of its structure and is dark or bright: a fade, not a dissolve. */
 function isFadeLike(a: Signature, b: Signature): boolean {
   const [lo, hi] = a.stdV < b.stdV ? [a, b] : [b, a];
-  return lo.stdV < 0.45 * hi.stdV && (lo.meanV < 70 || lo.meanV > 200);
+  return lo.stdV < 0.45 * hi.stdV && (lo.meanV < 50 || lo.meanV > 225);
 }
