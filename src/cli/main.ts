@@ -4,6 +4,8 @@ import { TOOL_VERSION } from '../engine/manifest.js';
 import { errorMessage, FramesError } from '../errors.js';
 import { registerEngineCommands } from './engine-commands.js';
 
+const ENGINE_COMMANDS = new Set(['detect', 'extract']);
+
 export async function main(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
   const program = new Command('frames')
     .description('Scene-aware video frame extraction: detect scenes, pick representative frames, run the SQS/Lambda service locally')
@@ -11,12 +13,15 @@ export async function main(argv: string[], io = { out: (s: string) => console.lo
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerEngineCommands(program, io);
-  try {
-    // The service commands load the AWS SDK and supabase-js lazily, inside their actions.
-    const { registerServiceCommands } = await import('./service-commands.js');
-    registerServiceCommands(program);
-  } catch (err) {
-    if (process.env.DEBUG) io.err(`service commands unavailable: ${errorMessage(err)}`);
+  // Engine commands start fast: the service commands (AWS SDK, supabase-js) load only when asked for.
+  const sub = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (sub === undefined || !ENGINE_COMMANDS.has(sub)) {
+    try {
+      const { registerServiceCommands } = await import('./service-commands.js');
+      registerServiceCommands(program);
+    } catch (err) {
+      if (process.env.DEBUG) io.err(`service commands unavailable: ${errorMessage(err)}`);
+    }
   }
   try {
     await program.parseAsync(argv);

@@ -39,8 +39,12 @@ export interface CandidateSpec {
 export interface AnalysisPlan {
   file: string;
   probe: ProbeResult;
-  /** Skip B-frames while decoding (indices still true, via packet timestamps). */
-  skipBFrames: boolean;
+  /**
+   * Frames the decoder may skip (indices stay true, via packet timestamps): `noref` skips only
+   * frames nothing refers to, so every decoded frame is exact; `bidir` skips all B-frames, faster,
+   * but with B-pyramids the P-frames that reference B-frames decode wrongly, so it is for analysis only.
+   */
+  skip: 'none' | 'noref' | 'bidir';
   /** Skip the deblocking filter: only when no candidate frames are output (they must be clean). */
   skipLoopFilter: boolean;
   candidates: CandidateSpec | null;
@@ -70,17 +74,21 @@ interface FrameMeta {
 export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {
   const { probe } = plan;
   const decoderArgs: string[] = [];
-  if (plan.skipBFrames) decoderArgs.push('-skip_frame', 'bidir');
+  // Output frames must be exact: skipping only non-reference frames keeps every decoded frame
+  // bit-identical to a normal decode. Skipping all B-frames is faster but, with B-pyramids, breaks
+  // the P-frames that reference B-frames (measured: 569 of 734 decoded frames differed), so it is
+  // used only when nothing but the analysis thumbnails is needed.
+  if (plan.skip !== 'none') decoderArgs.push('-skip_frame', plan.candidates ? 'noref' : plan.skip);
   if (plan.skipLoopFilter && !plan.candidates) decoderArgs.push('-skip_loop_filter', 'all');
 
-  const ana = `scale=${SIG_W}:${SIG_H}:flags=area,format=rgb24,showinfo@ana`;
+  const ana = `scale=${SIG_W}:${SIG_H}:flags=area,format=rgb24,showinfo@ana=checksum=0`;
   let filter: string;
   const outputs: string[] = [];
   if (plan.candidates) {
     const c = plan.candidates;
     const select = c.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${c.stepSec})',` : '';
     const scale = needsScale(probe, c) ? `scale=${c.width}:${c.height}:flags=bicubic,setsar=1,` : '';
-    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${select}${scale}format=yuv420p,showinfo@cand[bo]`;
+    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${select}${scale}format=yuv420p,showinfo@cand=checksum=0[bo]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
     outputs.push('-map', '[bo]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:3');
   } else {
@@ -90,7 +98,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   const args = [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs];
 
   const indexer = new FrameIndexer(probe.packetTimes);
-  const exactIndex = !plan.skipBFrames;
+  const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
   const anaMeta: FrameMeta[] = [];

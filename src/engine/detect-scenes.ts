@@ -29,7 +29,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
   const summary = await runAnalysis({
     file,
     probe,
-    skipBFrames: canSkipBFrames(probe),
+    skip: canSkipBFrames(probe) ? 'bidir' : 'none',
     skipLoopFilter: true,
     candidates: null,
     ...(options.signal ? { signal: options.signal } : {}),

@@ -18,7 +18,7 @@ import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from
 /** dHash distance at or below which two frames count as near-duplicates (of 64 bits). */
 const DUPLICATE_BITS = 5;
 /** Seconds between full-resolution candidates (scene and hybrid modes). */
-const CANDIDATE_STEP_SEC = 0.25;
+const CANDIDATE_STEP_SEC = 0.4;
 
 interface PendingPick {
   pick: Pick;
@@ -156,7 +156,7 @@ class ExtractionJob {
     const summary = await runAnalysis({
       file: this.file,
       probe: this.probe,
-      skipBFrames: !all && canSkipBFrames(this.probe),
+      skip: !all && canSkipBFrames(this.probe) ? 'noref' : 'none',
       skipLoopFilter: false,
       candidates: { width: Math.max(2, width), height: Math.max(2, height), stepSec: step },
       signal,

@@ -1,8 +1,7 @@
 /** Pixel work on full-resolution candidate frames: colour conversion, sharpness, blankness, dHash, encoding. */
-import sharp from 'sharp';
 import type { ImageFormat } from './types.js';
 
-/** Planar YUV 4:2:0 (BT.601 limited range, as H.264 decoders output it) -> packed RGB24. */
+/** Planar YUV 4:2:0 (BT.601 limited range, as H.264 decoders output it) -> packed RGB24, in fixed point. */
 export function yuv420ToRgb(yuv: Buffer, width: number, height: number): Buffer {
   const out = Buffer.allocUnsafe(width * height * 3);
   const ySize = width * height;
@@ -13,17 +12,23 @@ export function yuv420ToRgb(yuv: Buffer, width: number, height: number): Buffer 
   for (let y = 0; y < height; y++) {
     const crow = (y >> 1) * cw;
     const yrow = y * width;
-    for (let x = 0; x < width; x++) {
-      const Y = 1.164 * ((yuv[yrow + x] as number) - 16);
+    for (let x = 0; x < width; x += 2) {
       const ci = crow + (x >> 1);
-      const U = (yuv[uOff + ci] as number) - 128;
-      const V = (yuv[vOff + ci] as number) - 128;
-      const r = Y + 1.596 * V;
-      const g = Y - 0.392 * U - 0.813 * V;
-      const b = Y + 2.017 * U;
-      out[o++] = r < 0 ? 0 : r > 255 ? 255 : r;
-      out[o++] = g < 0 ? 0 : g > 255 ? 255 : g;
-      out[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
+      const u = (yuv[uOff + ci] as number) - 128;
+      const v = (yuv[vOff + ci] as number) - 128;
+      // 16.16 fixed-point BT.601 coefficients, shared by the two pixels of a chroma sample.
+      const rv = 104597 * v;
+      const guv = -25675 * u - 53279 * v;
+      const bu = 132201 * u;
+      for (let k = 0; k < 2 && x + k < width; k++) {
+        const c = 76309 * ((yuv[yrow + x + k] as number) - 16) + 32768;
+        const r = (c + rv) >> 16;
+        const g = (c + guv) >> 16;
+        const b = (c + bu) >> 16;
+        out[o++] = r < 0 ? 0 : r > 255 ? 255 : r;
+        out[o++] = g < 0 ? 0 : g > 255 ? 255 : g;
+        out[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
+      }
     }
   }
   return out;
@@ -92,6 +97,8 @@ export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', w
 /** Encode a full-resolution YUV frame. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
 export async function encodeFrame(yuv: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
   const rgb = yuv420ToRgb(yuv, width, height);
+  // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
+  const sharp = (await import('sharp')).default;
   const img = sharp(rgb, { raw: { width, height, channels: 3 } });
   switch (format) {
     case 'jpeg':
