@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'cdk/cdk.out/**', 'coverage/**', '.tools/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'cdk.out/**', 'cdk/cdk.out/**', 'coverage/**', '.tools/**', '.aws-sam/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

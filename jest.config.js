@@ -4,8 +4,10 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true }, diagnostics: false }],
   },
+  // cdk synth copies package.json into cdk.out/asset.*: keep generated trees out of the module map.
+  modulePathIgnorePatterns: ['<rootDir>/cdk.out/', '<rootDir>/.aws-sam/', '<rootDir>/.tools/', '<rootDir>/scratch/'],
   testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/cdk/test/**/*.test.ts'],
   testTimeout: 120000,
   maxWorkers: 2,

@@ -80,7 +80,22 @@ const envSchema = z.object({
   S3_BUCKET_VIDEOS: bucket,
   S3_BUCKET_FRAMES: bucket.optional(),
   SUPABASE_URL: requiredString.pipe(z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' })),
-  SUPABASE_KEY: requiredString,
+  // Exactly one of the three key sources (checked below, with the other variables' issues).
+  SUPABASE_KEY: z.string().trim().optional(),
+  SUPABASE_KEY_SECRET_ARN: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|[A-Za-z0-9/_+=.@-]{1,512})$/.test(v), {
+      error: 'is not a Secrets Manager secret ARN or name',
+    }),
+  SUPABASE_KEY_PARAMETER: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || /^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/.+|\/?[A-Za-z0-9/_.-]{1,2048})$/.test(v), {
+      error: 'is not an SSM parameter name or ARN',
+    }),
   MIN_FRAMES: int(3, 1, 1000),
   SCENE_THRESHOLD: num(27, 1, 255),
   CONCURRENCY_LIMIT: int(2, 1, 64),
@@ -107,17 +122,37 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool(false),
   SQS_ENDPOINT: optionalUrl,
   SQS_QUEUE_URL: optionalUrl,
+  SECRETS_MANAGER_ENDPOINT: optionalUrl,
+  SSM_ENDPOINT: optionalUrl,
   TMPDIR_FRAMES: z.string().trim().optional(),
 });
 
 export type Env = Record<string, string | undefined>;
 
+/** Names of the variables that can supply the Supabase key; exactly one must be set. */
+export const SUPABASE_KEY_VARS = ['SUPABASE_KEY', 'SUPABASE_KEY_SECRET_ARN', 'SUPABASE_KEY_PARAMETER'] as const;
+
+/**
+ * Where the Supabase key comes from: the environment itself (local/dev), or a Secrets Manager secret /
+ * SSM SecureString parameter read once per cold start (src/service/secret-source.ts). On AWS the stack
+ * sets one of the latter two; the key is never a plain environment value there.
+ */
+export type SupabaseKeySource =
+  | { kind: 'env'; key: string }
+  | { kind: 'secretsManager'; secretId: string; endpoint: string | undefined }
+  | { kind: 'ssm'; parameterName: string; endpoint: string | undefined };
+
 export interface ServiceConfig {
   videosBucket: string;
   framesBucket: string;
   supabaseUrl: string;
-  /** Service-role key: a secret. Never log it (the logger redacts it). */
-  supabaseKey: string;
+  /**
+   * Service-role key when given directly as SUPABASE_KEY (local/dev); undefined when it comes from
+   * Secrets Manager or SSM: `buildDeps` resolves it at cold start. A secret: never log it.
+   */
+  supabaseKey: string | undefined;
+  /** Where the key comes from (exactly one of SUPABASE_KEY, SUPABASE_KEY_SECRET_ARN, SUPABASE_KEY_PARAMETER). */
+  supabaseKeySource: SupabaseKeySource;
   minFrames: number;
   sceneThreshold: number;
   concurrencyLimit: number;
@@ -145,6 +180,9 @@ export interface ServiceConfig {
   s3ForcePathStyle: boolean;
   sqsEndpoint: string | undefined;
   sqsQueueUrl: string | undefined;
+  /** Endpoint overrides for local emulators / tests (Secrets Manager, SSM). */
+  secretsManagerEndpoint: string | undefined;
+  ssmEndpoint: string | undefined;
   /** Parent of the per-video scratch directories (default os.tmpdir()). */
   tmpDir: string | undefined;
 }
@@ -162,29 +200,42 @@ export class ConfigError extends ValidationError {
  * @example
  * ```ts
  * loadConfig({ S3_BUCKET_VIDEOS: 'videos', SUPABASE_URL: 'http://localhost:54321', SUPABASE_KEY: 'k' });
+ * loadConfig({ S3_BUCKET_VIDEOS: 'videos', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_KEY_PARAMETER: '/frames/supabase-key' });
  * ```
  */
 export function loadConfig(env: Env = process.env): ServiceConfig {
   // An empty variable means "use the default" (as in .env.sample, where defaults may be left blank).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = envSchema.safeParse(present);
+  const byVar = new Map<string, string[]>();
+  const add = (name: string, msg: string) => byVar.set(name, [...(byVar.get(name) ?? []), msg]);
   if (!parsed.success) {
-    const byVar = new Map<string, string[]>();
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? '(env)');
-      const msg = issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message;
-      byVar.set(name, [...(byVar.get(name) ?? []), msg]);
+      add(name, issue.code === 'invalid_type' && present[name] === undefined ? 'is required' : issue.message);
     }
+  }
+  // Exactly one key source, reported together with every other bad variable.
+  const keyVars = SUPABASE_KEY_VARS.filter((n) => present[n] !== undefined);
+  if (keyVars.length === 0) add('SUPABASE_KEY', 'is required (or set SUPABASE_KEY_SECRET_ARN or SUPABASE_KEY_PARAMETER)');
+  if (keyVars.length > 1) for (const n of keyVars) add(n, `conflicts with ${keyVars.filter((o) => o !== n).join(', ')}: set exactly one Supabase key source`);
+  if (!parsed.success || byVar.size > 0) {
     // Never echo a secret's value back in the error.
     const lines = [...byVar.entries()].map(([name, msgs]) => `${name} ${[...new Set(msgs)].join(', ')}`.replace(env.SUPABASE_KEY && env.SUPABASE_KEY.length >= 4 ? env.SUPABASE_KEY : '\u0000', '[REDACTED]'));
     throw new ConfigError(lines);
   }
   const e = parsed.data;
+  const supabaseKeySource: SupabaseKeySource = e.SUPABASE_KEY
+    ? { kind: 'env', key: e.SUPABASE_KEY }
+    : e.SUPABASE_KEY_SECRET_ARN
+      ? { kind: 'secretsManager', secretId: e.SUPABASE_KEY_SECRET_ARN, endpoint: e.SECRETS_MANAGER_ENDPOINT }
+      : { kind: 'ssm', parameterName: e.SUPABASE_KEY_PARAMETER!, endpoint: e.SSM_ENDPOINT };
   return {
     videosBucket: e.S3_BUCKET_VIDEOS,
     framesBucket: e.S3_BUCKET_FRAMES ?? e.S3_BUCKET_VIDEOS,
     supabaseUrl: e.SUPABASE_URL.replace(/\/+$/, ''),
-    supabaseKey: e.SUPABASE_KEY,
+    supabaseKey: e.SUPABASE_KEY || undefined,
+    supabaseKeySource,
     minFrames: e.MIN_FRAMES,
     sceneThreshold: e.SCENE_THRESHOLD,
     concurrencyLimit: e.CONCURRENCY_LIMIT,
@@ -211,12 +262,17 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     s3ForcePathStyle: e.S3_FORCE_PATH_STYLE || e.S3_ENDPOINT !== undefined,
     sqsEndpoint: e.SQS_ENDPOINT,
     sqsQueueUrl: e.SQS_QUEUE_URL,
+    secretsManagerEndpoint: e.SECRETS_MANAGER_ENDPOINT,
+    ssmEndpoint: e.SSM_ENDPOINT,
     tmpDir: e.TMPDIR_FRAMES || undefined,
   };
 }
 
-/** Values that must never appear in logs: the configured secrets plus AWS credentials from the env. */
-export function secretValues(config: Pick<ServiceConfig, 'supabaseKey'>, env: Env = process.env): string[] {
+/**
+ * Values that must never appear in logs: the Supabase key (pass the resolved one when it came from
+ * Secrets Manager / SSM) plus AWS credentials from the env.
+ */
+export function secretValues(config: { supabaseKey?: string | undefined }, env: Env = process.env): string[] {
   return [config.supabaseKey, env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.SUPABASE_SERVICE_ROLE_KEY].filter(
     (v): v is string => typeof v === 'string' && v.length >= 4,
   );

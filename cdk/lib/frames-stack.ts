@@ -111,6 +111,12 @@ export class FramesStack extends Stack {
         resources: [logGroup.logGroupArn],
       }),
     );
+    // S3 grants, each as narrow as the service allows:
+    // - videos: GetObject on the video keys, and ListBucket limited to those keys as prefixes. Without
+    //   ListBucket S3 answers a missing video with 403 AccessDenied instead of 404 NoSuchKey; with it a
+    //   missing video is a clean "not found" (and a 403 is a real permission problem).
+    // - frames: PutObject + DeleteObject under the frames prefixes, and ListBucket limited to those
+    //   prefixes: a re-run that produces fewer frames lists the prefix and deletes the leftovers.
     const videoObjects = this.videosBucket.arnForObjects(VIDEO_KEY_PATTERN);
     const frameObjects = this.framesBucket.arnForObjects(FRAMES_KEY_PATTERN);
     role.addToPolicy(
@@ -122,9 +128,25 @@ export class FramesStack extends Stack {
     );
     role.addToPolicy(
       new iam.PolicyStatement({
+        sid: 'ListVideoKeys',
+        actions: ['s3:ListBucket'],
+        resources: [this.videosBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': VIDEO_KEY_PATTERN } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
         sid: 'WriteFrames',
-        actions: ['s3:PutObject'],
+        actions: ['s3:DeleteObject', 's3:PutObject'],
         resources: [frameObjects],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListFrames',
+        actions: ['s3:ListBucket'],
+        resources: [this.framesBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': FRAMES_KEY_PATTERN } },
       }),
     );
     if (s.videosBucketKmsKeyArn) {
@@ -276,7 +298,8 @@ export class FramesStack extends Stack {
   }
 
   /**
-   * cdk-nag AwsSolutions-IAM5 flags any `*` in a resource. The two object grants use `*` on purpose:
+   * cdk-nag AwsSolutions-IAM5 flags any `*` in a resource. The two object grants use `*` on purpose
+   * (the ListBucket grants name the bucket itself and carry their pattern in an s3:prefix condition):
    * keys are `{platform}/{shortcode}/video.mp4` and `{platform}/{shortcode}/frames/{index}.jpg`, one
    * prefix per video, so a pattern is the narrowest grant that still covers every video. Each finding
    * is acknowledged by its exact id, so any other wildcard still fails the check.
@@ -284,7 +307,11 @@ export class FramesStack extends Stack {
   private acknowledgeObjectPatterns(role: iam.Role, videoObjects: string, frameObjects: string): void {
     const reasons: Array<[string, string]> = [
       [videoObjects, 'Read-only on exactly the {platform}/{shortcode}/video.mp4 keys of the videos bucket; one key per video, so a pattern is the narrowest grant.'],
-      [frameObjects, 'Write-only (PutObject) under {platform}/{shortcode}/frames/ of the frames bucket, where each video gets its frames and manifest.json.'],
+      [
+        frameObjects,
+        'PutObject + DeleteObject only under {platform}/{shortcode}/frames/ of the frames bucket, where each video gets its frames and ' +
+          'manifest.json; delete removes frames left by an earlier, longer run of the same video.',
+      ],
     ];
     for (const [arn, reason] of reasons) {
       const finding = flattenCfnReference(this.resolve(arn));

@@ -49,6 +49,7 @@ interface Statement {
   Resource: unknown;
   Effect: string;
   Sid?: string;
+  Condition?: Record<string, unknown>;
 }
 
 function statements(s: Synth): Statement[] {
@@ -236,22 +237,63 @@ describe('SQS event source', () => {
 });
 
 describe('least-privilege IAM', () => {
-  it('reads only */video.mp4 from the videos bucket and writes only */frames/* to the frames bucket', () => {
+  /** Every S3 statement of the role, with ARNs flattened to text (`<LogicalId>` for created buckets, `aws` for the partition). */
+  function s3Grants(s: Synth) {
+    const text = (v: unknown): string => {
+      if (typeof v === 'string') return v;
+      const o = v as Record<string, unknown>;
+      if (o['Ref'] === 'AWS::Partition') return 'aws';
+      if (Array.isArray(o['Fn::GetAtt'])) return `<${(o['Fn::GetAtt'] as string[])[0]!.replace(/[A-F0-9]{8}$/, '')}>`;
+      if (Array.isArray(o['Fn::Join'])) return ((o['Fn::Join'] as [string, unknown[]])[1]).map(text).join('');
+      return JSON.stringify(v);
+    };
+    return statements(s)
+      .filter((st) => actionsOf(st).some((a) => a.toLowerCase().startsWith('s3:')))
+      .map((st) => ({
+        Sid: st.Sid,
+        Effect: st.Effect,
+        Action: actionsOf(st),
+        Resource: (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(text),
+        Condition: st.Condition,
+      }));
+  }
+
+  const expected = (videos: string, frames: string) => [
+    { Sid: 'ReadVideos', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${videos}/*/video.mp4`], Condition: undefined },
+    { Sid: 'ListVideoKeys', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [videos], Condition: { StringLike: { 's3:prefix': '*/video.mp4' } } },
+    { Sid: 'WriteFrames', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:PutObject'], Resource: [`${frames}/*/frames/*`], Condition: undefined },
+    { Sid: 'ListFrames', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [frames], Condition: { StringLike: { 's3:prefix': '*/frames/*' } } },
+  ];
+
+  it('grants exactly: GetObject on */video.mp4, DeleteObject + PutObject on */frames/*, ListBucket only for those prefixes', () => {
     for (const s of [imported, ssmTagged]) {
-      const s3 = statements(s).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-      expect(s3).toHaveLength(2);
-      const read = s3.find((st) => actionsOf(st).includes('s3:GetObject'))!;
-      const write = s3.find((st) => actionsOf(st).includes('s3:PutObject'))!;
-      expect(actionsOf(read)).toEqual(['s3:GetObject']);
-      expect(actionsOf(write)).toEqual(['s3:PutObject']);
-      expect(JSON.stringify(read.Resource)).toMatch(/:::acme-videos\/\*\/video\.mp4"/);
-      expect(JSON.stringify(write.Resource)).toMatch(/:::acme-frames\/\*\/frames\/\*"/);
+      expect(s3Grants(s)).toEqual(expected('arn:aws:s3:::acme-videos', 'arn:aws:s3:::acme-frames'));
     }
-    const created = statements(defaults).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-    expect(created.map((st) => JSON.stringify(st.Resource)).sort()).toEqual([
-      expect.stringMatching(/FramesBucket[A-F0-9]+","Arn"\]},"\/\*\/frames\/\*"/),
-      expect.stringMatching(/VideosBucket[A-F0-9]+","Arn"\]},"\/\*\/video\.mp4"/),
-    ]);
+    expect(s3Grants(defaults)).toEqual(expected('<VideosBucket>', '<FramesBucket>'));
+  });
+
+  it('grants nothing broader: no s3:* or other S3 action, no bucket-wide object ARN, no unconditioned ListBucket', () => {
+    for (const s of [defaults, imported, ssmTagged]) {
+      const grants = s3Grants(s);
+      expect(new Set(grants.flatMap((g) => g.Action))).toEqual(new Set(['s3:GetObject', 's3:ListBucket', 's3:PutObject', 's3:DeleteObject']));
+      for (const g of grants) {
+        for (const r of g.Resource) {
+          expect(r).not.toMatch(/^[^/]*\/\*$/); // bucket-wide, e.g. arn:aws:s3:::acme-videos/*
+          expect(r).not.toBe('*');
+        }
+        if (g.Action.includes('s3:ListBucket')) {
+          expect(g.Action).toEqual(['s3:ListBucket']);
+          expect(g.Resource.every((r) => !r.includes('/'))).toBe(true); // the bucket itself
+          expect(g.Condition).toEqual({ StringLike: { 's3:prefix': expect.stringMatching(/^\*\/(video\.mp4|frames\/\*)$/) } });
+        } else {
+          expect(g.Condition).toBeUndefined();
+        }
+      }
+      // GetObject only on videos, write/delete only on frames.
+      const on = (action: string) => grants.filter((g) => g.Action.includes(action)).flatMap((g) => g.Resource);
+      expect(on('s3:GetObject').every((r) => r.endsWith('/*/video.mp4'))).toBe(true);
+      for (const a of ['s3:PutObject', 's3:DeleteObject']) expect(on(a).every((r) => r.endsWith('/*/frames/*'))).toBe(true);
+    }
   });
 
   it('has no wildcard action, no Resource "*" and no managed policies', () => {

@@ -1,12 +1,14 @@
 /**
  * Object storage as the job sees it. Implementations: S3 (src/adapters/s3-object-store.ts);
  * tests wrap it to inject faults. Implementations classify failures with the error taxonomy:
- * a missing object is a `VideoNotFoundError` (permanent), outages are `ObjectStoreError` (transient).
+ * a missing object is a `VideoNotFoundError` (permanent), an object that exists but may not be read
+ * (S3 AccessDenied) is another `PermanentError`, outages are `ObjectStoreError` (transient).
  */
 export interface ObjectStore {
   /**
    * Stream an object into a local file. Returns the number of bytes written.
-   * Throws `VideoNotFoundError` when the object does not exist.
+   * Throws `VideoNotFoundError` when the object does not exist, a `PermanentError` when access to it is
+   * denied (S3: `VideoNotReadableError`), and a transient error for anything that may go away on retry.
    */
   download(bucket: string, key: string, destPath: string, signal?: AbortSignal): Promise<{ bytes: number }>;
   /** Write one object (overwrites). */

@@ -1,7 +1,12 @@
 /**
  * {@link ObjectStore} on Amazon S3 (or any S3-compatible endpoint, e.g. fauxqs locally).
  * Downloads stream straight to disk; failures are classified once, here:
- * 404/NoSuchKey -> VideoNotFoundError (permanent); everything else -> ObjectStoreError (transient).
+ * - 404/NoSuchKey -> VideoNotFoundError (permanent);
+ * - 403 AccessDenied on the video's GetObject -> VideoNotReadableError (permanent). With the stack's
+ *   grants (s3:ListBucket for the `{platform}/{shortcode}/video.mp4` prefixes) a missing video is a 404,
+ *   so a 403 means the object exists but cannot be read (its KMS key, an object ACL or a bucket policy
+ *   refuses it), or the role lacks ListBucket and S3 hides the 404; neither goes away on retry;
+ * - everything else (throttling, 5xx, timeouts, expired credentials, other 403s) -> ObjectStoreError (transient).
  *
  * @example
  * ```ts
@@ -14,7 +19,7 @@ import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AbortedError, VideoNotFoundError } from '../errors.js';
+import { AbortedError, PermanentError, VideoNotFoundError } from '../errors.js';
 import { ObjectStoreError } from '../service/errors.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -38,6 +43,20 @@ export function createS3Client(o: S3ClientOptions): S3Client {
   });
 }
 
+/**
+ * S3 refused GetObject of the video with 403 AccessDenied: the object is missing (when the role cannot
+ * list the bucket, S3 answers 403 instead of 404) or exists but is not readable. Permanent: recorded, not retried.
+ */
+export class VideoNotReadableError extends PermanentError {
+  readonly bucket: string;
+  readonly key: string;
+  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
+    super('VIDEO_NOT_READABLE', `video missing or not readable (S3 AccessDenied): ${bucket}/${key}`, options);
+    this.bucket = bucket;
+    this.key = key;
+  }
+}
+
 interface AwsLikeError {
   name?: string;
   Code?: string;
@@ -48,6 +67,12 @@ interface AwsLikeError {
 function statusOf(err: unknown): number | undefined {
   const e = err as AwsLikeError;
   return e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode;
+}
+
+/** True for S3's AccessDenied (403). Not other 403s such as ExpiredToken or SignatureDoesNotMatch, which are transient. */
+export function isAccessDenied(err: unknown): boolean {
+  const e = err as AwsLikeError;
+  return e?.name === 'AccessDenied' || e?.Code === 'AccessDenied';
 }
 
 /** Classify an SDK error. Exported for tests. */
@@ -89,6 +114,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       await unlink(destPath).catch(() => undefined);
       if (err instanceof ObjectStoreError) throw err;
+      if (!signal?.aborted && isAccessDenied(err)) throw new VideoNotReadableError(bucket, key, { cause: err });
       throw classifyS3Error(err, what, signal);
     }
   }

@@ -8,9 +8,9 @@
  * await q.send(JSON.stringify({ shortcode: 'abc', platform: 'instagram' }));
  * ```
  */
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Queue, ReceivedMessage } from './queue.js';
+import type { BatchEntry, BatchSendResult, Queue, ReceivedMessage } from './queue.js';
 
 export function createSqsClient(o: { region: string; endpoint?: string | undefined }): SQSClient {
   return new SQSClient({ region: o.region, ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
@@ -29,7 +29,18 @@ export class SqsQueue implements Queue {
     return res.MessageId ?? '';
   }
 
-  async receive(max: number, waitSeconds = 0, visibilityTimeout?: number): Promise<ReceivedMessage[]> {
+  async sendBatch(entries: BatchEntry[], signal?: AbortSignal): Promise<BatchSendResult> {
+    const res = await this.#client.send(
+      new SendMessageBatchCommand({ QueueUrl: this.url, Entries: entries.map((e) => ({ Id: e.id, MessageBody: e.body })) }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return {
+      successful: (res.Successful ?? []).map((s) => ({ id: s.Id ?? '', messageId: s.MessageId ?? '' })),
+      failed: (res.Failed ?? []).map((f) => ({ id: f.Id ?? '', code: f.Code ?? 'Unknown', message: f.Message ?? f.Code ?? 'failed', senderFault: f.SenderFault === true })),
+    };
+  }
+
+  async receive(max: number, waitSeconds = 0, visibilityTimeout?: number, signal?: AbortSignal): Promise<ReceivedMessage[]> {
     const res = await this.#client.send(
       new ReceiveMessageCommand({
         QueueUrl: this.url,
@@ -38,6 +49,7 @@ export class SqsQueue implements Queue {
         ...(visibilityTimeout !== undefined ? { VisibilityTimeout: visibilityTimeout } : {}),
         MessageSystemAttributeNames: ['All'],
       }),
+      signal ? { abortSignal: signal } : {},
     );
     return (res.Messages ?? []).map((m) => ({
       messageId: m.MessageId ?? '',

@@ -23,6 +23,10 @@ export async function main(argv: string[], io = { out: (s: string) => console.lo
       if (process.env.DEBUG) io.err(`service commands unavailable: ${errorMessage(err)}`);
     }
   }
+  // Actions report failure through process.exitCode; isolate it so an embedder (or a test) that
+  // calls main() twice does not inherit the first call's status.
+  const outer = process.exitCode;
+  process.exitCode = undefined;
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -30,5 +34,7 @@ export async function main(argv: string[], io = { out: (s: string) => console.lo
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     io.err(`error: ${errorMessage(err)}${err instanceof FramesError ? ` [${err.code}]` : ''}`);
     return 1;
+  } finally {
+    process.exitCode = outer;
   }
 }

@@ -14,6 +14,8 @@ import {
   blendResidual, contentDistance, histogramDistance, isBlankSignature, rgbDistance, SIG_PIXELS, type Signature,
 } from './signature.js';
 import type { TransitionKind } from './types.js';
+// Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
+const { max, min, round } = Math;
 
 export interface Boundary {
   /** First frame of the new scene. */
@@ -234,7 +236,7 @@ export class SceneDetector {
         this.gradualFloor = b.index;
         return;
       }
-      const mid = this.entries[Math.round((first + last) / 2)] as Entry;
+      const mid = this.entries[round((first + last) / 2)] as Entry;
       if (mid.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) return;
       this.emit({ frame: mid.index, time: mid.time, kind: 'gradual', span: [fs.index, ls.index] });
       this.gradualFloor = b.index;
@@ -261,7 +263,7 @@ export class SceneDetector {
       den += d * d;
     }
     if (den === 0) return 0.5;
-    return Math.min(1, Math.max(0, num / den));
+    return min(1, max(0, num / den));
   }
 
   private timeOfFrame(frame: number): number {
@@ -279,7 +281,7 @@ export class SceneDetector {
     if (startsBlank) this.sceneHasContent = false;
     this.lastBoundaryFrame = b.frame;
     this.lastBoundaryTime = b.time;
-    this.gradualFloor = Math.max(this.gradualFloor, b.span ? b.span[1] : b.frame);
+    this.gradualFloor = max(this.gradualFloor, b.span ? b.span[1] : b.frame);
     this.onBoundary?.(b);
   }
 
@@ -289,7 +291,7 @@ export class SceneDetector {
     const horizon = e.time - (GRADUAL_SPANS_SEC.at(-1) as number) - STEADY_SEC * 2;
     let settled = this.settledFrame;
     for (const x of this.entries) { if (x.time <= horizon) settled = x.index; else break; }
-    this.settledFrame = Math.max(this.settledFrame, settled, Math.min(this.lastBoundaryFrame - 1, e.index));
+    this.settledFrame = max(this.settledFrame, settled, min(this.lastBoundaryFrame - 1, e.index));
   }
 
   private trim(): void {

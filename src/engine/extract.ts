@@ -6,7 +6,7 @@ import { AbortedError } from '../errors.js';
 import { runAnalysis, type CandidateFrame } from './analyze.js';
 import { canSkipBFrames, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
-import { CONTENT_TYPE, dHash, encodeFrame, EXT, hamming } from './image.js';
+import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming } from './image.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
@@ -19,6 +19,8 @@ import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from
 const DUPLICATE_BITS = 5;
 /** Seconds between full-resolution candidates (scene and hybrid modes). */
 const CANDIDATE_STEP_SEC = 0.4;
+/** Memory for the open scene's full-resolution candidates. */
+const RESERVOIR_BYTES = 24 * 1024 * 1024;
 
 interface PendingPick {
   pick: Pick;
@@ -115,11 +117,12 @@ class ExtractionJob {
   private error: unknown;
   private finished = false;
   private readonly detector: SceneDetector;
-  private readonly reservoir = new Reservoir(16);
+  private readonly reservoir: Reservoir;
+  private readonly encoder: FrameEncoder;
   private readonly fallback: TimeSlots | null;
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
-  private readonly emittedHashes: bigint[] = [];
+  private readonly emittedHashes: Array<{ scene: number; hash: bigint }> = [];
   private sceneStart: Boundary | null = null;
   private scenesClosed = 0;
   private emitHorizon = 0;
@@ -128,6 +131,10 @@ class ExtractionJob {
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
     this.detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec }, (b) => this.onBoundary(b));
+    this.encoder = new FrameEncoder(o.format, o.quality);
+    // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
+    const frameBytes = probe.info.width * probe.info.height * 1.5;
+    this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
     const d = probe.info.durationSec;
     const sceneish = o.mode === 'scene' || o.mode === 'hybrid';
     this.fallback = sceneish && o.minFrames > 0 ? new TimeSlots(Array.from({ length: o.minFrames }, (_, k) => (d * (k + 0.5)) / o.minFrames)) : null;
@@ -196,8 +203,10 @@ class ExtractionJob {
       const head = this.pending[0];
       if (head && (this.finished || (this.canStream() && head.pick.candidate.index < this.emitHorizon))) {
         this.pending.shift();
-        if (this.o.dedupe && this.o.mode !== 'all' && this.emittedHashes.some((h) => hamming(h, head.hash) <= DUPLICATE_BITS)) continue;
-        this.emittedHashes.push(head.hash);
+        // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
+        // picks (interval, fallback) and several frames of one scene were asked for explicitly.
+        if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && hamming(h.hash, head.hash) <= DUPLICATE_BITS)) continue;
+        if (head.pick.reason === 'scene') this.emittedHashes.push({ scene: head.scene, hash: head.hash });
         return head;
       }
       if (this.finished && !this.pending.length) return null;
@@ -238,6 +247,7 @@ class ExtractionJob {
       const n = this.framesFor(scene);
       for (const p of pickFromScene(scene, cands, n)) this.enqueue(p, index, scene.endTime - scene.startTime);
     }
+    for (const c of cands) c.drop();
     this.sceneStart = end;
     this.scenesClosed++;
     if (this.fallback && this.scenesClosed >= this.o.minFrames) this.fallback.clear();
@@ -263,6 +273,7 @@ class ExtractionJob {
     const settledTime = this.timeOfFrame(settled);
     for (const { candidate } of this.intervals.takeFinal(settledTime, 0.5)) {
       this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'interval' }, -1, 0);
+      candidate.drop();
     }
     if (this.o.mode === 'interval') this.emitHorizon = Math.max(this.emitHorizon, Math.min(settled, this.intervalsHorizon()));
   }
@@ -276,6 +287,7 @@ class ExtractionJob {
     return frame / fps;
   }
 
+  /** Hashes the pick and queues its encoding (which holds the pixels until it has read them). */
   private enqueue(pick: Pick, scene: number, sceneLen: number): void {
     const c = pick.candidate;
     const p: PendingPick = {
@@ -283,7 +295,8 @@ class ExtractionJob {
       hash: dHash(c.yuv, c.width, c.height),
       encoded: null,
     };
-    p.encoded = encodeFrame(c.yuv, c.width, c.height, this.o.format, this.o.quality);
+    c.hold();
+    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => c.drop());
     p.encoded.catch(() => undefined); // surfaced when awaited
     // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).
     let i = this.pending.length;
@@ -300,10 +313,18 @@ class ExtractionJob {
       // Too few scenes: evenly spaced frames instead (the predecessor's rule).
       this.fallbackUsed = true;
       this.pending.length = 0;
-      for (const { candidate } of this.fallback.takeAll()) this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'fallback' }, -1, 0);
+      for (const { candidate } of this.fallback.takeAll()) {
+        this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'fallback' }, -1, 0);
+        candidate.drop();
+      }
+    } else {
+      this.fallback?.clear();
     }
     if (this.intervals) {
-      for (const { candidate } of this.intervals.takeAll()) this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'interval' }, -1, 0);
+      for (const { candidate } of this.intervals.takeAll()) {
+        this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'interval' }, -1, 0);
+        candidate.drop();
+      }
     }
     if (o.mode === 'hybrid') this.dropIntervalNearScenePicks();
     // Assign scenes to picks that were taken before their scene was known.

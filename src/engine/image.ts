@@ -1,9 +1,11 @@
 /** Pixel work on full-resolution candidate frames: colour conversion, sharpness, blankness, dHash, encoding. */
 import type { ImageFormat } from './types.js';
+// Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
+const { floor, max, round } = Math;
 
 /** Planar YUV 4:2:0 (BT.601 limited range, as H.264 decoders output it) -> packed RGB24, in fixed point. */
-export function yuv420ToRgb(yuv: Buffer, width: number, height: number): Buffer {
-  const out = Buffer.allocUnsafe(width * height * 3);
+export function yuv420ToRgb(yuv: Buffer, width: number, height: number, into?: Buffer): Buffer {
+  const out = into && into.length === width * height * 3 ? into : Buffer.allocUnsafe(width * height * 3);
   const ySize = width * height;
   const cw = width >> 1;
   const uOff = ySize;
@@ -39,7 +41,7 @@ export function yuv420ToRgb(yuv: Buffer, width: number, height: number): Buffer 
  * so it costs about a millisecond on any frame size.
  */
 export function laplacianVariance(yuv: Buffer, width: number, height: number): number {
-  const step = Math.max(1, Math.floor(width / 320));
+  const step = max(1, floor(width / 320));
   let sum = 0;
   let sum2 = 0;
   let n = 0;
@@ -55,22 +57,22 @@ export function laplacianVariance(yuv: Buffer, width: number, height: number): n
   }
   if (n === 0) return 0;
   const mean = sum / n;
-  return Math.round((sum2 / n - mean * mean) * 10) / 10;
+  return round((sum2 / n - mean * mean) * 10) / 10;
 }
 
 /** 64-bit difference hash of luma (9x8 box averages), as a bigint. */
 export function dHash(yuv: Buffer, width: number, height: number): bigint {
   const cells = new Float64Array(9 * 8);
   for (let cy = 0; cy < 8; cy++) {
-    const y0 = Math.floor((cy * height) / 8);
-    const y1 = Math.max(y0 + 1, Math.floor(((cy + 1) * height) / 8));
+    const y0 = floor((cy * height) / 8);
+    const y1 = max(y0 + 1, floor(((cy + 1) * height) / 8));
     for (let cx = 0; cx < 9; cx++) {
-      const x0 = Math.floor((cx * width) / 9);
-      const x1 = Math.max(x0 + 1, Math.floor(((cx + 1) * width) / 9));
+      const x0 = floor((cx * width) / 9);
+      const x1 = max(x0 + 1, floor(((cx + 1) * width) / 9));
       let s = 0;
       let n = 0;
-      const sy = Math.max(1, (y1 - y0) >> 3);
-      const sx = Math.max(1, (x1 - x0) >> 3);
+      const sy = max(1, (y1 - y0) >> 3);
+      const sx = max(1, (x1 - x0) >> 3);
       for (let y = y0; y < y1; y += sy) for (let x = x0; x < x1; x += sx) { s += yuv[y * width + x] as number; n++; }
       cells[cy * 9 + cx] = s / n;
     }
@@ -94,9 +96,42 @@ export function hamming(a: bigint, b: bigint): number {
 export const EXT: Record<ImageFormat, string> = { jpeg: 'jpg', webp: 'webp', png: 'png' };
 export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', webp: 'image/webp', png: 'image/png' };
 
+/**
+ * Encodes frames one at a time through a single reused RGB buffer, so a bounded amount of memory
+ * is ever in use whatever the frame size.
+ */
+export class FrameEncoder {
+  private rgb: Buffer | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly format: ImageFormat, private readonly quality: number) {}
+
+  /**
+   * Queue one frame. `done` is called once the YUV pixels have been read (so a pooled buffer can
+   * be recycled); until then the caller must keep `yuv` unchanged.
+   */
+  encode(yuv: Buffer, width: number, height: number, done?: () => void): Promise<Buffer> {
+    const result = this.chain.then(async () => {
+      const size = width * height * 3;
+      if (!this.rgb || this.rgb.length !== size) this.rgb = Buffer.allocUnsafeSlow(size);
+      try {
+        yuv420ToRgb(yuv, width, height, this.rgb);
+      } finally {
+        done?.();
+      }
+      return encodeRgb(this.rgb, width, height, this.format, this.quality);
+    });
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+}
+
 /** Encode a full-resolution YUV frame. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
 export async function encodeFrame(yuv: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
-  const rgb = yuv420ToRgb(yuv, width, height);
+  return encodeRgb(yuv420ToRgb(yuv, width, height), width, height, format, quality);
+}
+
+async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
   // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
   const sharp = (await import('sharp')).default;
   const img = sharp(rgb, { raw: { width, height, channels: 3 } });

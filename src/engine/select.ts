@@ -6,12 +6,39 @@
 import type { CandidateFrame } from './analyze.js';
 import { laplacianVariance } from './image.js';
 import type { SceneSpan } from './scenes.js';
+// Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
+const { abs, floor, max, sqrt } = Math;
 
 /** Full-resolution frames below this luma standard deviation are near-uniform (black, white, flat). */
 export const BLANK_STDEV = 6;
 
 export function isBlankCandidate(c: CandidateFrame): boolean {
-  return c.stdY < BLANK_STDEV;
+  return lumaStdev(c) < BLANK_STDEV;
+}
+
+const stdevCache = new WeakMap<CandidateFrame, number>();
+
+/** Standard deviation of luma on a sparse grid (about 20k samples): near-uniform frames are blank. */
+export function lumaStdev(c: CandidateFrame): number {
+  const cached = stdevCache.get(c);
+  if (cached !== undefined) return cached;
+  const step = max(1, floor(sqrt((c.width * c.height) / 20000)));
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let y = 0; y < c.height; y += step) {
+    const row = y * c.width;
+    for (let x = 0; x < c.width; x += step) {
+      const v = c.yuv[row + x] as number;
+      sum += v;
+      sum2 += v * v;
+      n++;
+    }
+  }
+  const mean = sum / max(1, n);
+  const sd = sqrt(max(0, sum2 / max(1, n) - mean * mean));
+  stdevCache.set(c, sd);
+  return sd;
 }
 
 export interface Pick {
@@ -27,15 +54,18 @@ export class Reservoir {
   constructor(private readonly capacity = 16) {}
 
   add(c: CandidateFrame): void {
+    c.hold();
     this.items.push(c);
     if (this.items.length > this.capacity) {
       const last = this.items[this.items.length - 1] as CandidateFrame;
-      this.items = this.items.filter((_, i) => i % 2 === 0);
-      if (this.items.at(-1) !== last) this.items.push(last);
+      const kept = this.items.filter((_, i) => i % 2 === 0);
+      if (kept.at(-1) !== last) kept.push(last);
+      for (const x of this.items) if (!kept.includes(x)) x.drop();
+      this.items = kept;
     }
   }
 
-  /** Remove and return the candidates before `frame` (they belong to a closed scene). */
+  /** Remove and return the candidates before `frame` (they belong to a closed scene; the caller drops them). */
   takeBefore(frame: number): CandidateFrame[] {
     const cut = this.items.findIndex((c) => c.index >= frame);
     const taken = cut < 0 ? this.items : this.items.slice(0, cut);
@@ -58,14 +88,14 @@ export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: numb
   const stable = usable.filter((c) => c.index >= scene.stableStart && c.index <= scene.stableEnd);
   const pool = stable.length ? stable : usable;
   const lo = scene.stableStart;
-  const hi = Math.max(scene.stableStart, scene.stableEnd);
+  const hi = max(scene.stableStart, scene.stableEnd);
   const picks: Pick[] = [];
   const used = new Set<CandidateFrame>();
   const slot = (hi - lo + 1) / n;
   for (let j = 0; j < n; j++) {
     const target = lo + slot * (j + 0.5);
-    const radius = Math.max(1, slot * 0.3);
-    const near = pool.filter((c) => !used.has(c) && Math.abs(c.index - target) <= radius);
+    const radius = max(1, slot * 0.3);
+    const near = pool.filter((c) => !used.has(c) && abs(c.index - target) <= radius);
     let chosen: CandidateFrame | undefined;
     let best = -1;
     for (const c of near) {
@@ -73,9 +103,9 @@ export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: numb
       if (s > best) { best = s; chosen = c; }
     }
     if (!chosen) {
-      chosen = pool.filter((c) => !used.has(c)).sort((a, b) => Math.abs(a.index - target) - Math.abs(b.index - target))[0];
+      chosen = pool.filter((c) => !used.has(c)).sort((a, b) => abs(a.index - target) - abs(b.index - target))[0];
       if (!chosen) break;
-      if (n > 1 && Math.abs(chosen.index - target) > slot) continue; // nothing near this position
+      if (n > 1 && abs(chosen.index - target) > slot) continue; // nothing near this position
       best = laplacianVariance(chosen.yuv, chosen.width, chosen.height);
     }
     used.add(chosen);
@@ -97,11 +127,15 @@ export class TimeSlots {
     for (let k = 0; k < this.targets.length; k++) {
       const t = this.targets[k] as number;
       const cur = this.best[k];
-      if (!cur || Math.abs(c.time - t) < Math.abs(cur.time - t)) this.best[k] = c;
+      if (!cur || abs(c.time - t) < abs(cur.time - t)) {
+        c.hold();
+        cur?.drop();
+        this.best[k] = c;
+      }
     }
   }
 
-  /** Slots whose target lies before `time` minus a margin are final: take them out. */
+  /** Slots whose target lies before `time` minus a margin are final: take them out (the caller drops them). */
   takeFinal(time: number, margin: number): Array<{ slot: number; candidate: CandidateFrame }> {
     const out: Array<{ slot: number; candidate: CandidateFrame }> = [];
     for (let k = 0; k < this.targets.length; k++) {
@@ -123,6 +157,7 @@ export class TimeSlots {
   }
 
   clear(): void {
+    for (const c of this.best) c?.drop();
     this.best.fill(undefined);
   }
 }

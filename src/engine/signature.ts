@@ -3,6 +3,9 @@
  * colour histogram. Everything the detector compares is computed from these few kilobytes.
  */
 
+// Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
+const { abs, max, min, round, sqrt } = Math;
+
 export const SIG_W = 64;
 export const SIG_H = 36;
 export const SIG_PIXELS = SIG_W * SIG_H;
@@ -46,8 +49,8 @@ export function makeSignature(rgb: Uint8Array): Signature {
       if (hue < 0) hue += 360;
     }
     const sat = max === 0 ? 0 : (255 * delta) / max;
-    h[p] = Math.round(hue / 2) % 180;
-    s[p] = Math.round(sat);
+    h[p] = round(hue / 2) % 180;
+    s[p] = round(sat);
     v[p] = max;
     sumV += max;
     sumV2 += max * max;
@@ -57,7 +60,7 @@ export function makeSignature(rgb: Uint8Array): Signature {
   }
   for (let i = 0; i < HIST_BINS; i++) hist[i] = (hist[i] as number) / SIG_PIXELS;
   const meanV = sumV / SIG_PIXELS;
-  const stdV = Math.sqrt(Math.max(0, sumV2 / SIG_PIXELS - meanV * meanV));
+  const stdV = sqrt(max(0, sumV2 / SIG_PIXELS - meanV * meanV));
   return { rgb, h, s, v, hist, meanV, stdV };
 }
 
@@ -73,13 +76,13 @@ export function contentDistance(a: Signature, b: Signature): number {
     const sb = b.s[p] as number;
     // Hue and saturation are noise in near-black pixels (and hue in greys): weight them by how
     // much colour there really is, so fades and dark noise do not look like shot changes.
-    const lightW = Math.min(1, Math.min(va, vb) / 40);
-    const satW = Math.min(1, Math.min(sa, sb) / 40);
-    let x = Math.abs((a.h[p] as number) - (b.h[p] as number));
+    const lightW = min(1, min(va, vb) / 40);
+    const satW = min(1, min(sa, sb) / 40);
+    let x = abs((a.h[p] as number) - (b.h[p] as number));
     if (x > 90) x = 180 - x;
     dh += x * lightW * satW;
-    ds += Math.abs(sa - sb) * Math.min(1, Math.max(va, vb) / 40) * (va < 24 || vb < 24 ? 0.5 : 1);
-    dv += Math.abs(va - vb);
+    ds += abs(sa - sb) * min(1, max(va, vb) / 40) * (va < 24 || vb < 24 ? 0.5 : 1);
+    dv += abs(va - vb);
   }
   // Hue spans 0-90 around the circle: scale it to 0-255 like the others.
   return ((dh * 255) / 90 + ds + dv) / (3 * SIG_PIXELS);
@@ -88,14 +91,14 @@ export function contentDistance(a: Signature, b: Signature): number {
 /** Half the L1 distance between colour histograms: 0 (same colours) to 1 (disjoint). Blind to motion. */
 export function histogramDistance(a: Signature, b: Signature): number {
   let d = 0;
-  for (let i = 0; i < a.hist.length; i++) d += Math.abs((a.hist[i] as number) - (b.hist[i] as number));
+  for (let i = 0; i < a.hist.length; i++) d += abs((a.hist[i] as number) - (b.hist[i] as number));
   return d / 2;
 }
 
 /** Mean absolute RGB difference (0-255). */
 export function rgbDistance(a: Signature, b: Signature): number {
   let d = 0;
-  for (let i = 0; i < SIG_BYTES; i++) d += Math.abs((a.rgb[i] as number) - (b.rgb[i] as number));
+  for (let i = 0; i < SIG_BYTES; i++) d += abs((a.rgb[i] as number) - (b.rgb[i] as number));
   return d / SIG_BYTES;
 }
 
@@ -107,7 +110,7 @@ export function blendResidual(a: Signature, m: Signature, b: Signature, alpha: n
   let d = 0;
   for (let i = 0; i < SIG_BYTES; i++) {
     const expected = (1 - alpha) * (a.rgb[i] as number) + alpha * (b.rgb[i] as number);
-    d += Math.abs((m.rgb[i] as number) - expected);
+    d += abs((m.rgb[i] as number) - expected);
   }
   return d / SIG_BYTES;
 }

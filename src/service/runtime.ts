@@ -1,7 +1,8 @@
 /**
- * Builds the service's dependencies from the environment: config, logger, metrics, S3, Supabase and
- * the engine. Loaded lazily by src/lambda.ts on the first invocation, so importing the handler
- * module stays cheap. Every piece can be overridden (tests, the local runner).
+ * Builds the service's dependencies from the environment: config, the Supabase key (from the env, or
+ * read once per container from Secrets Manager / SSM), logger, metrics, S3, Supabase and the engine.
+ * Loaded lazily by src/lambda.ts on the first invocation, so importing the handler module stays cheap.
+ * Every piece can be overridden (tests, the local runner).
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@ import type { StatusStore } from '../adapters/status-store.js';
 import { SupabaseStatusStore } from '../adapters/supabase-status-store.js';
 import { loadConfig, secretValues, type Env, type ServiceConfig } from '../config.js';
 import { createLogger, makeScrubber, type AppLogger } from '../logger.js';
+import { describeKeySource, resolveSupabaseKey } from './secret-source.js';
 import type { Engine, JobSettings } from './job.js';
 import { EmfMetrics, type MetricsSink } from './metrics.js';
 import type { ProcessorDeps } from './process-batch.js';
@@ -48,9 +50,20 @@ export function jobSettings(c: ServiceConfig): JobSettings {
   };
 }
 
-export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): Promise<ProcessorDeps & { config: ServiceConfig }> {
-  const config = loadConfig(env);
-  const logger = o.logger ?? createLogger({ level: config.logLevel, serviceName: config.serviceName, secrets: secretValues(config, env) });
+/** The configuration with the Supabase key resolved. */
+export type ResolvedConfig = ServiceConfig & { supabaseKey: string };
+
+export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): Promise<ProcessorDeps & { config: ResolvedConfig }> {
+  const loaded = loadConfig(env);
+  // Before the logger exists, so the resolved key is registered with its redaction. Throws a transient
+  // SecretUnavailableError naming the secret/parameter (never the value): the batch goes back to the queue.
+  const supabaseKey = await resolveSupabaseKey(loaded.supabaseKeySource, {
+    region: loaded.region,
+    connectTimeoutMs: loaded.s3ConnectTimeoutMs,
+  });
+  const config: ResolvedConfig = { ...loaded, supabaseKey };
+  const secrets = secretValues(config, env);
+  const logger = o.logger ?? createLogger({ level: config.logLevel, serviceName: config.serviceName, secrets });
   const s3 = createS3Client({
     region: config.region,
     endpoint: config.s3Endpoint,
@@ -73,10 +86,11 @@ export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): 
     safetyMarginMs: config.safetyMarginMs,
     s3Endpoint: config.s3Endpoint,
     supabaseUrl: config.supabaseUrl,
+    supabaseKeySource: describeKeySource(config.supabaseKeySource),
   });
   return {
     config,
-    scrub: makeScrubber(secretValues(config, env)),
+    scrub: makeScrubber(secrets),
     objects,
     status,
     engine,

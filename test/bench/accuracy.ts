@@ -42,14 +42,20 @@ export async function loadDetect(): Promise<Detect> {
     return engine.detectScenes;
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
-    try {
-      const direct = (await import('../../src/engine/detect-scenes.js' as string)) as { detectScenes?: Detect };
-      if (typeof direct.detectScenes !== 'function') throw new Error('src/engine/detect-scenes.ts exports no detectScenes');
-      console.log(`note: src/engine/index.ts does not load (${why}); using src/engine/detect-scenes.ts directly`);
-      return direct.detectScenes;
-    } catch {
-      throw new Error(`cannot load the engine (src/engine/index.ts): ${why}`, { cause: e });
-    }
+    const direct = await loadDirect();
+    if (!direct) throw new Error(`cannot load the engine (src/engine/index.ts): ${why}`, { cause: e });
+    console.log(`note: src/engine/index.ts does not load (${why}); using src/engine/detect-scenes.ts directly`);
+    return direct;
+  }
+}
+
+/** The fallback: src/engine/detect-scenes.ts alone, or null when that does not load either. */
+async function loadDirect(): Promise<Detect | null> {
+  try {
+    const direct = (await import('../../src/engine/detect-scenes.js' as string)) as { detectScenes?: Detect };
+    return typeof direct.detectScenes === 'function' ? direct.detectScenes : null;
+  } catch {
+    return null;
   }
 }
 

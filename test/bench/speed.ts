@@ -9,7 +9,7 @@
  * and compares medians: detect <= 0.7x and extract <= 0.8x of the plain decode's wall time.
  * The CLI runs from dist/: the bench compiles it first when dist/ is missing or stale.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { benchVideo, ffmpegBin } from '../fixtures/synth.js';
@@ -17,6 +17,26 @@ import { CLI, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } f
 
 export const DETECT_TARGET = 0.7;
 export const EXTRACT_TARGET = 0.8;
+
+/** Cuts in the CLI's --json output (a top-level `cuts` array, or scenes - 1), or '?' when unreadable. */
+function countCuts(stdout: string): string {
+  try {
+    const j = JSON.parse(stdout) as { cuts?: unknown[]; scenes?: unknown[] };
+    if (Array.isArray(j.cuts)) return String(j.cuts.length);
+    if (Array.isArray(j.scenes)) return String(Math.max(0, j.scenes.length - 1));
+  } catch {
+    // not JSON: fall through
+  }
+  return '?';
+}
+
+async function countFiles(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir, { recursive: true })).length;
+  } catch {
+    return 0;
+  }
+}
 
 export async function run(): Promise<void> {
   const runs = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
@@ -42,10 +62,12 @@ export async function run(): Promise<void> {
     if (kind === 'decode') {
       r = await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
     } else if (kind === 'detect') {
-      r = await runTimed(node, [CLI, 'detect', video.path, '--json']);
+      r = await runTimed(node, [CLI, 'detect', video.path, '--json'], { keepStdout: true });
+      if (i === 0 && r.code === 0) console.log(`    (detect found ${countCuts(r.stdout)} cuts; the video has ${video.truth.cuts.length})`);
     } else {
       const out = path.join(outRoot, `run${i}`);
       r = await runTimed(node, [CLI, 'extract', video.path, '--out', out]);
+      if (i === 0 && r.code === 0) console.log(`    (extract wrote ${await countFiles(out)} files)`);
       await rm(out, { recursive: true, force: true });
     }
     if (r.code !== 0) failures.push(`${kind} run ${i} exited ${r.code}: ${r.stderr.split('\n').slice(-5).join(' | ')}`);

@@ -34,7 +34,11 @@ export interface Timed {
   stdout: string;
   /** Peak summed RSS of the process tree (bytes), when sampled. */
   peakRss?: number;
-  /** How many RSS samples were taken. */
+  /** Peak summed PSS of the tree (bytes), when sampled. */
+  peakPss?: number;
+  /** Per-process RSS at the RSS peak. */
+  peakParts?: TreeMemory['parts'];
+  /** How many samples were taken. */
   rssSamples?: number;
 }
 
@@ -62,6 +66,8 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
         stdout: Buffer.concat(out).toString('utf8'),
         peakRss: sampler?.peak,
         rssSamples: sampler?.samples,
+        peakPss: sampler?.peakPss,
+        peakParts: sampler?.peakParts,
       });
     });
   });
@@ -79,9 +85,17 @@ function getPageSize(): number {
   return pageSize;
 }
 
-/** Reads (pid, ppid, rss pages) of every process from /proc/<pid>/stat. */
-function readProcTable(): Array<{ pid: number; ppid: number; rss: number }> {
-  const rows: Array<{ pid: number; ppid: number; rss: number }> = [];
+interface ProcRow {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** Resident pages. */
+  rss: number;
+}
+
+/** Reads (pid, ppid, comm, rss pages) of every process from /proc/<pid>/stat. */
+function readProcTable(): ProcRow[] {
+  const rows: ProcRow[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -91,41 +105,77 @@ function readProcTable(): Array<{ pid: number; ppid: number; rss: number }> {
       continue; // exited meanwhile
     }
     // comm may contain spaces and parentheses: fields resume after the last ')'
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const close = stat.lastIndexOf(')');
+    const rest = stat.slice(close + 2).split(' ');
     // rest[0] = state (field 3), rest[1] = ppid (field 4), rest[21] = rss (field 24)
-    rows.push({ pid: Number(name), ppid: Number(rest[1]), rss: Number(rest[21]) });
+    rows.push({ pid: Number(name), ppid: Number(rest[1]), comm: stat.slice(stat.indexOf('(') + 1, close), rss: Number(rest[21]) });
   }
   return rows;
 }
 
-/** Sum of RSS (bytes) of `root` and all its descendants right now. */
-export function treeRss(root: number): number {
+/** Proportional set size (bytes) of one process: shared pages divided among their users. */
+function pss(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface TreeMemory {
+  /** Sum of RSS (bytes) over the tree: counts shared pages once per process (an upper bound). */
+  rss: number;
+  /** Sum of PSS (bytes): shared pages split among the processes using them. */
+  pss: number;
+  /** Per process: "comm pid: MB RSS". */
+  parts: Array<{ pid: number; comm: string; rss: number }>;
+}
+
+/** Memory of `root` and all its descendants right now. */
+export function treeMemory(root: number, withPss = true): TreeMemory {
   const rows = readProcTable();
   const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
+  const byPid = new Map<number, ProcRow>();
   for (const r of rows) {
-    rss.set(r.pid, r.rss);
+    byPid.set(r.pid, r);
     const list = children.get(r.ppid);
     if (list) list.push(r.pid);
     else children.set(r.ppid, [r.pid]);
   }
-  if (!rss.has(root)) return 0;
-  let total = 0;
+  const out: TreeMemory = { rss: 0, pss: 0, parts: [] };
+  if (!byPid.has(root)) return out;
   const stack = [root];
   const seen = new Set<number>();
+  const page = getPageSize();
   while (stack.length) {
     const p = stack.pop() as number;
     if (seen.has(p)) continue;
     seen.add(p);
-    total += rss.get(p) ?? 0;
+    const row = byPid.get(p);
+    if (row) {
+      out.rss += row.rss * page;
+      out.parts.push({ pid: p, comm: row.comm, rss: row.rss * page });
+      if (withPss) out.pss += pss(p);
+    }
     for (const c of children.get(p) ?? []) stack.push(c);
   }
-  return total * getPageSize();
+  return out;
 }
 
-/** Samples the summed RSS of a process tree every `everyMs` (default 20 ms), keeping the peak. */
+/** Sum of RSS (bytes) of `root` and all its descendants right now. */
+export function treeRss(root: number): number {
+  return treeMemory(root, false).rss;
+}
+
+/**
+ * Samples the memory of a process tree every `everyMs` (default 20 ms), keeping the peak summed RSS,
+ * the peak summed PSS (sampled every 5th time) and the per-process breakdown at the RSS peak.
+ */
 export class TreeSampler {
   peak = 0;
+  peakPss = 0;
+  peakParts: TreeMemory['parts'] = [];
   samples = 0;
   private readonly timer: ReturnType<typeof setInterval>;
   constructor(private readonly root: number, everyMs = 20) {
@@ -133,9 +183,14 @@ export class TreeSampler {
     this.timer = setInterval(() => this.sample(), everyMs);
   }
   private sample(): void {
-    const v = treeRss(this.root);
+    // PSS (smaps_rollup walks every mapping) only on every 5th sample, to keep the 20 ms cadence cheap
+    const m = treeMemory(this.root, this.samples % 5 === 0);
     this.samples++;
-    if (v > this.peak) this.peak = v;
+    if (m.rss > this.peak) {
+      this.peak = m.rss;
+      this.peakParts = m.parts;
+    }
+    if (m.pss > this.peakPss) this.peakPss = m.pss;
   }
   stop(): void {
     clearInterval(this.timer);
