@@ -108,7 +108,7 @@ export function registerServiceCommands(program: Command): Command {
     .command('worker')
     .description('long-poll SQS and run the same job as the Lambda, without its 15-minute cap (ECS, EC2, local); stops gracefully on SIGTERM/SIGINT')
     .option('--queue-url <url>', 'queue URL (default SQS_QUEUE_URL)')
-    .option('--wait-seconds <n>', 'long-poll wait per receive, 0-20', positiveInt('--wait-seconds'), 20)
+    .option('--wait-seconds <n>', 'long-poll wait per receive, 0-20 (default 20; 1 with --once)', positiveInt('--wait-seconds'))
     .option('--visibility-timeout <n>', 'seconds a message stays invisible; extended every n/2 s while it is worked on', positiveInt('--visibility-timeout'), 300)
     .option('--concurrency <n>', 'messages processed at once (default CONCURRENCY_LIMIT)', positiveInt('--concurrency'))
     .option('--remaining-ms <n>', 'time one video may take before it is aborted and given back', positiveInt('--remaining-ms'), 6 * 3_600_000)
@@ -116,7 +116,7 @@ export function registerServiceCommands(program: Command): Command {
     .option('--once', 'stop when the queue is empty')
     .option('--env-file <file>', 'load environment variables from this file first')
     .action(
-      async (opts: { queueUrl?: string; waitSeconds: number; visibilityTimeout: number; concurrency?: number; remainingMs: number; shutdownTimeoutMs: number; once?: boolean; envFile?: string }) => {
+      async (opts: { queueUrl?: string; waitSeconds?: number; visibilityTimeout: number; concurrency?: number; remainingMs: number; shutdownTimeoutMs: number; once?: boolean; envFile?: string }) => {
         loadEnvFile(opts.envFile);
         const { runWorker, handleShutdownSignals } = await import('../service/worker.js');
         const { buildDeps } = await import('../service/runtime.js');
@@ -135,7 +135,7 @@ export function registerServiceCommands(program: Command): Command {
             queue,
             deps,
             region,
-            waitSeconds: opts.once ? Math.min(opts.waitSeconds, 1) : opts.waitSeconds,
+            waitSeconds: opts.waitSeconds ?? (opts.once ? 1 : 20),
             visibilityTimeout: opts.visibilityTimeout,
             jobTimeoutMs: opts.remainingMs,
             shutdownTimeoutMs: opts.shutdownTimeoutMs,

@@ -137,13 +137,6 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
     },
   });
 
-  const toFrame = (pts: number, which: 'ana' | 'cand'): { index: number; time: number } => {
-    const t = pts * (tb[which] || 1);
-    if (t0 === undefined) t0 = t;
-    const index = exactIndex && which === 'ana' ? anaCount : indexer.indexOf(t);
-    return { index, time: t - t0 };
-  };
-
   const anaChunks = new ChunkQueue(SIG_BYTES);
   const candW = plan.candidates?.width ?? 0;
   const candH = plan.candidates?.height ?? 0;
@@ -154,38 +147,40 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   // With exact indices (no skipping), candidates are mapped through the analysis frames' pts.
   const ptsToIndex = new Map<number, number>();
   const pendingCands: Array<{ meta: FrameMeta; data: Buffer }> = [];
+  let lastAnaIndex = -1;
 
-  function drain(): void {
-    for (;;) {
-      if (!anaMeta.length || !anaChunks.ready()) break;
-      const meta = anaMeta.shift() as FrameMeta;
-      const data = anaChunks.take();
-      const { index, time } = toFrame(meta.pts, 'ana');
-      if (exactIndex) ptsToIndex.set(meta.pts, index);
-      anaCount++;
-      plan.onAnalysis({ index, time, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  /** Index and time of a candidate, once the analysis stream has fixed the time origin. */
+  const candidatePosition = (meta: FrameMeta): { index: number; time: number } | undefined => {
+    if (t0 === undefined) return undefined;
+    const t = meta.pts * (tb.cand || 1);
+    if (exactIndex) {
+      const index = ptsToIndex.get(meta.pts);
+      return index === undefined ? undefined : { index, time: t - t0 };
     }
-    for (;;) {
-      if (!candMeta.length || !candChunks.ready()) break;
-      pendingCands.push({ meta: candMeta.shift() as FrameMeta, data: candChunks.take() });
-    }
+    return { index: indexer.indexOf(t), time: t - t0 };
+  };
+
+  /**
+   * Hand candidates over in frame order, each right after the analysis frame of the same index:
+   * the two pipes deliver at their own pace, and a candidate seen after the detector has moved on
+   * would land in the wrong scene (the result would depend on timing).
+   */
+  function deliverCandidates(final: boolean): void {
     while (pendingCands.length) {
       const c = pendingCands[0] as { meta: FrameMeta; data: Buffer };
-      let index: number;
-      let time: number;
-      if (exactIndex) {
-        const idx = ptsToIndex.get(c.meta.pts);
-        if (idx === undefined) break; // its analysis twin has not arrived yet
-        ptsToIndex.delete(c.meta.pts);
-        index = idx;
-        time = c.meta.pts * (tb.cand || 1) - (t0 ?? 0);
-      } else {
-        ({ index, time } = toFrame(c.meta.pts, 'cand'));
+      const pos = candidatePosition(c.meta);
+      if (!pos) {
+        if (!final) return; // its analysis twin has not arrived yet
+        pendingCands.shift();
+        pool.release(c.data);
+        continue;
       }
+      if (!final && pos.index > lastAnaIndex) return;
       pendingCands.shift();
+      if (exactIndex) ptsToIndex.delete(c.meta.pts);
       let refs = 1;
       const frame: CandidateFrame = {
-        index, time, width: c.meta.width || candW, height: c.meta.height || candH, yuv: c.data,
+        index: pos.index, time: pos.time, width: c.meta.width || candW, height: c.meta.height || candH, yuv: c.data,
         keyframe: c.meta.keyframe,
         hold: () => { refs++; },
         drop: () => { if (--refs === 0) pool.release(c.data); },
@@ -193,8 +188,25 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
       plan.onCandidate?.(frame);
       frame.drop();
     }
-    // Keep the pts map small: entries older than the oldest pending candidate are never needed.
-    if (exactIndex && ptsToIndex.size > 4096 && !pendingCands.length && !candMeta.length) ptsToIndex.clear();
+  }
+
+  function drain(final = false): void {
+    while (candMeta.length && candChunks.ready()) pendingCands.push({ meta: candMeta.shift() as FrameMeta, data: candChunks.take() });
+    for (;;) {
+      deliverCandidates(false);
+      if (!anaMeta.length || !anaChunks.ready()) break;
+      const meta = anaMeta.shift() as FrameMeta;
+      const data = anaChunks.take();
+      const t = meta.pts * (tb.ana || 1);
+      if (t0 === undefined) t0 = t;
+      // The first analysis frame fixes the index origin (packets before it were not decoded).
+      const index = exactIndex ? anaCount : indexer.indexOf(t);
+      if (exactIndex && plan.candidates) ptsToIndex.set(meta.pts, index);
+      anaCount++;
+      lastAnaIndex = index;
+      plan.onAnalysis({ index, time: t - t0, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    }
+    if (final) deliverCandidates(true);
   }
 
   const stdout = run.child.stdout as Readable;
@@ -207,7 +219,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   ]);
   const stderrTail = await run.done;
   await streamsDone;
-  drain();
+  drain(true);
   return {
     decodedFrames: anaCount,
     frameCount: exactIndex ? anaCount : indexer.frameCount,

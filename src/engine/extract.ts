@@ -11,7 +11,7 @@ import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
-import { pickFromScene, Reservoir, sharpnessOf, TimeSlots, type Pick } from './select.js';
+import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FrameStats, type Pick } from './select.js';
 import { makeSignature } from './signature.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from './types.js';
 
@@ -26,6 +26,7 @@ interface PendingPick {
   pick: Pick;
   scene: number;
   hash: bigint;
+  stats: FrameStats;
   sceneLen: number;
   encoded: Promise<Buffer> | null;
 }
@@ -122,7 +123,7 @@ class ExtractionJob {
   private readonly fallback: TimeSlots | null;
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
-  private readonly emittedHashes: Array<{ scene: number; hash: bigint }> = [];
+  private readonly emittedHashes: PendingPick[] = [];
   private sceneStart: Boundary | null = null;
   private scenesClosed = 0;
   private emitHorizon = 0;
@@ -205,8 +206,8 @@ class ExtractionJob {
         this.pending.shift();
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
-        if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && hamming(h.hash, head.hash) <= DUPLICATE_BITS)) continue;
-        if (head.pick.reason === 'scene') this.emittedHashes.push({ scene: head.scene, hash: head.hash });
+        if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && isNearDuplicate(h, head))) continue;
+        if (head.pick.reason === 'scene') this.emittedHashes.push(head);
         return head;
       }
       if (this.finished && !this.pending.length) return null;
@@ -293,6 +294,7 @@ class ExtractionJob {
     const p: PendingPick = {
       pick, scene, sceneLen,
       hash: dHash(c.yuv, c.width, c.height),
+      stats: frameStats(c),
       encoded: null,
     };
     c.hold();
@@ -366,6 +368,14 @@ class ExtractionJob {
     this.wake = null;
     w?.();
   }
+}
+
+/** Same structure (dHash) and same colours: a flat blue and a flat red frame share a hash but are not duplicates. */
+function isNearDuplicate(a: PendingPick, b: PendingPick): boolean {
+  return hamming(a.hash, b.hash) <= DUPLICATE_BITS &&
+    Math.abs(a.stats.meanY - b.stats.meanY) < 12 &&
+    Math.abs(a.stats.meanU - b.stats.meanU) < 8 &&
+    Math.abs(a.stats.meanV - b.stats.meanV) < 8;
 }
 
 function round3(x: number): number {

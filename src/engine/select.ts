@@ -12,16 +12,28 @@ const { abs, floor, max, sqrt } = Math;
 /** Full-resolution frames below this luma standard deviation are near-uniform (black, white, flat). */
 export const BLANK_STDEV = 6;
 
+/**
+ * Blank: near-uniform and near-black or near-white (a fade, a flash, an empty title). A flat
+ * coloured frame (a solid blue screen) is content and is kept.
+ */
 export function isBlankCandidate(c: CandidateFrame): boolean {
-  return lumaStdev(c) < BLANK_STDEV;
+  const st = frameStats(c);
+  return st.sdY < BLANK_STDEV && (st.meanY < 40 || st.meanY > 215);
 }
 
-const stdevCache = new WeakMap<CandidateFrame, number>();
+export interface FrameStats {
+  meanY: number;
+  sdY: number;
+  meanU: number;
+  meanV: number;
+}
 
-/** Standard deviation of luma on a sparse grid (about 20k samples): near-uniform frames are blank. */
-export function lumaStdev(c: CandidateFrame): number {
-  const cached = stdevCache.get(c);
-  if (cached !== undefined) return cached;
+const statsCache = new WeakMap<CandidateFrame, FrameStats>();
+
+/** Luma mean and deviation, chroma means, on a sparse grid (about 20k samples). */
+export function frameStats(c: CandidateFrame): FrameStats {
+  const cached = statsCache.get(c);
+  if (cached) return cached;
   const step = max(1, floor(sqrt((c.width * c.height) / 20000)));
   let sum = 0;
   let sum2 = 0;
@@ -35,10 +47,29 @@ export function lumaStdev(c: CandidateFrame): number {
       n++;
     }
   }
-  const mean = sum / max(1, n);
-  const sd = sqrt(max(0, sum2 / max(1, n) - mean * mean));
-  stdevCache.set(c, sd);
-  return sd;
+  const cw = c.width >> 1;
+  const ch = c.height >> 1;
+  const uOff = c.width * c.height;
+  const vOff = uOff + cw * ch;
+  let su = 0;
+  let sv = 0;
+  let m = 0;
+  for (let y = 0; y < ch; y += step) {
+    for (let x = 0; x < cw; x += step) {
+      su += c.yuv[uOff + y * cw + x] as number;
+      sv += c.yuv[vOff + y * cw + x] as number;
+      m++;
+    }
+  }
+  const meanY = sum / max(1, n);
+  const st: FrameStats = {
+    meanY,
+    sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)),
+    meanU: su / max(1, m),
+    meanV: sv / max(1, m),
+  };
+  statsCache.set(c, st);
+  return st;
 }
 
 export interface Pick {

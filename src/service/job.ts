@@ -230,10 +230,10 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
     let staleRemoved = 0;
     try {
       const keep = new Set([...frameKeys, keys.manifest]);
-      const existing = await objects.list(s.framesBucket, keys.framesPrefix, signal);
+      const existing = await pRetry(() => objects.list(s.framesBucket, keys.framesPrefix, signal), retryOpts('list frames'));
       const stale = existing.filter((k) => !keep.has(k));
       if (stale.length) {
-        await objects.deleteMany(s.framesBucket, stale, signal);
+        await pRetry(() => objects.deleteMany(s.framesBucket, stale, signal), retryOpts('delete stale frames'));
         staleRemoved = stale.length;
         log.info('removed stale frames from an earlier run', { count: stale.length });
       }

@@ -65,7 +65,12 @@ describe('SceneDetector', () => {
   });
 });
 
-const cand = (index: number, time = index / 30, stdY = 40): CandidateFrame => ({ index, time, width: 2, height: 2, yuv: Buffer.alloc(6), meanY: 100, stdY, keyframe: false, hold: () => undefined, drop: () => undefined });
+/** A 4x4 candidate: `blank` gives a uniform black frame, otherwise a black/white checkerboard. */
+const cand = (index: number, time = index / 30, blank = false): CandidateFrame => {
+  const yuv = Buffer.alloc(4 * 4 * 1.5, 128);
+  for (let i = 0; i < 16; i++) yuv[i] = blank ? 16 : (i + (i >> 2)) % 2 ? 235 : 16;
+  return { index, time, width: 4, height: 4, yuv, keyframe: false, hold: () => undefined, drop: () => undefined };
+};
 
 describe('Reservoir', () => {
   it('never holds more than capacity + 1 and keeps the first and last', () => {
@@ -82,7 +87,7 @@ describe('Reservoir', () => {
 describe('TimeSlots', () => {
   it('keeps the nearest non-blank candidate per target and finalises behind the margin', () => {
     const s = new TimeSlots([1, 3]);
-    for (let i = 0; i < 120; i++) s.offer(cand(i, i / 30, i === 30 ? 1 : 40));
+    for (let i = 0; i < 120; i++) s.offer(cand(i, i / 30, i === 30));
     const fin = s.takeFinal(2, 0.5);
     expect(fin.map((x) => x.candidate.index)).toHaveLength(1);
     expect(Math.abs((fin[0]?.candidate.index ?? 0) - 30)).toBe(1);
