@@ -119,8 +119,8 @@ export interface ChaosReport {
   /**
    * Known, documented imperfections that do not lose or duplicate work: frame objects an earlier,
    * interrupted attempt uploaded that the final manifest.json does not list (manifest.json is the
-   * source of truth; they exist because the engine is not deterministic across runs and the
-   * stale-frame cleanup is not retried - see docs/failure-semantics.md).
+   * source of truth; such leftovers remain only when the retried stale-frame cleanup itself keeps
+   * failing - see README, "Failure semantics").
    */
   warnings: string[];
   /** Every failed check, one line each (lost and duplicated messages included). */

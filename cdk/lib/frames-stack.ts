@@ -1,6 +1,6 @@
 /**
  * The frame-extraction service on AWS: SQS queue (+ dead-letter queue) -> container-image Lambda
- * -> frames in S3 and status in Supabase. See `docs/deploy.md` for the picture and the runbook.
+ * -> frames in S3 and status in Supabase. See the README ("Deploying and running on AWS") for the picture and the runbook.
  *
  * @example
  * ```ts
@@ -228,7 +228,7 @@ export class FramesStack extends Stack {
 
     // ---------------------------------------------------------------- alarms
     const deadLetters = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'Messages in the frames dead-letter queue: see the runbook (docs/deploy.md, "Redrive the DLQ")',
+      alarmDescription: 'Messages in the frames dead-letter queue: see the runbook (README, "The DLQ alarm fired")',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -285,14 +285,14 @@ export class FramesStack extends Stack {
   /** A placeholder secret the operator fills once: `aws secretsmanager put-secret-value` (see docs). */
   private createSupabaseKeySecret(): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, 'SupabaseKey', {
-      description: 'Supabase service-role key for the frames worker. Set the value after the first deploy (docs/deploy.md).',
+      description: 'Supabase service-role key for the frames worker. Set the value after the first deploy (README, deploy step 3).',
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'A Supabase service-role key is issued by Supabase, not by AWS: no rotation Lambda can mint a new one. ' +
-        'Rotate it in Supabase and put the new value here (runbook in docs/deploy.md).',
+        'Rotate it in Supabase and put the new value here (runbook in the README).',
     });
     return secret;
   }

@@ -10,7 +10,7 @@
  * ```
  */
 
-/** Everything the stack needs to know; see `docs/deploy.md` for the table of context keys. */
+/** Everything the stack needs to know; see the README ("Deploying and running on AWS") for the table of context keys. */
 export interface FramesStackSettings {
   /** CloudFormation stack name. */
   stackName: string;

@@ -2,7 +2,7 @@
  * Hostile and odd media files, generated here with the system ffmpeg, through the engine's
  * extractFrames (run in a child node process, outside jest's VM, where the engine behaves as in
  * production; see collectOutOfProcess) and a few through the whole service. Each row is a file and its documented
- * outcome (docs/failure-semantics.md): either success with a bounded number of frames, or one
+ * outcome (README, "Failure semantics"): either success with a bounded number of frames, or one
  * specific PERMANENT error code. Nothing may hang, crash the process, or make ffmpeg read another
  * local file or a URL: the referenced "segments" are FIFOs (opening one for reading would be seen
  * by the non-blocking writer below, and would otherwise block forever) and a local HTTP server

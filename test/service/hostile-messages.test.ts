@@ -1,7 +1,7 @@
 /**
  * Malformed and hostile SQS bodies through the Lambda handler against the local stack (fauxqs S3,
  * PostgreSQL via the PostgREST stand-in, the real engine). Each row of the table is one body and its
- * documented outcome (docs/failure-semantics.md): the failure is PERMANENT, recorded once in
+ * documented outcome (README, "Failure semantics"): the failure is PERMANENT, recorded once in
  * extraction_errors with the expected stage and code, NOT returned in batchItemFailures (so SQS
  * deletes it), and nothing is written to S3 or to the videos table. A few bodies that look odd but
  * are valid are in the table too, with their outcome (an unknown video).
