@@ -42,11 +42,15 @@ interface Entry {
 }
 
 const LOOKAHEAD = 3;
-const HISTORY_SEC = 3.2;
+const HISTORY_SEC = 3.8;
 const GRADUAL_SPANS_SEC = [0.5, 0.75, 1.0, 1.3, 1.7, 2.1];
 const STEADY_SEC = 0.3;
 const BLANK_RUN_SEC = 0.5;
 const GRADUAL_MIN_HIST = 0.35;
+/** Colour change per second around a dissolve, at most this fraction of the rate inside it. */
+const GRADUAL_RATE_RATIO = 0.6;
+/** Frames inside a dissolve differ from the best cross-fade of its ends by at most this fraction of the change. */
+const GRADUAL_MAX_BLEND = 0.35;
 const DEBUG = Boolean(process.env.FRAMES_DEBUG_DETECTOR);
 
 export class SceneDetector {
@@ -208,6 +212,19 @@ export class SceneDetector {
       if (!this.steadyAfter(bi, H)) { why('not steady after'); continue; }
       const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
       if (pi >= 0 && histogramDistance((this.entries[pi] as Entry).sig, a.sig) > 0.3 * H) { why('not steady before'); continue; }
+      // ...and the colours change much faster inside than just before it: slow pans and zooms
+      // drift at one rate throughout. (Judged over up to a second: histogram noise dominates
+      // shorter stretches.)
+      // The stretch before `a`, within the current scene (not across the previous cut).
+      let wi = this.indexAtTime(a.time - min(span, 1), ai);
+      while (wi >= 0 && wi < ai && (this.entries[wi] as Entry).index < this.lastBoundaryFrame) wi++;
+      if (wi < 0) wi = 0;
+      if (wi < ai && a.time - (this.entries[wi] as Entry).time >= 0.2) {
+        const w = this.entries[wi] as Entry;
+        const rateIn = H / max(1e-3, b.time - a.time);
+        const rateBefore = histogramDistance(w.sig, a.sig) / max(1e-3, a.time - w.time);
+        if (rateBefore > GRADUAL_RATE_RATIO * rateIn) { why(`rate in ${rateIn.toFixed(2)} vs before ${rateBefore.toFixed(2)}`); continue; }
+      }
       // ...that is not a fade to or from black or white...
       if (isFadeLike(a.sig, b.sig)) { why('fade'); continue; }
       // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
@@ -217,7 +234,7 @@ export class SceneDetector {
         // One step carrying much of the change is a cut (judged by the cut test), not a dissolve.
         if (m.c >= this.opts.threshold * 1.5 || rgbDistance((this.entries[k - 1] as Entry).sig, m.sig) > 0.4 * D) { ok = false; why(`big step at ${m.index}`); break; }
         const r = blendResidual(a.sig, m.sig, b.sig, this.bestAlpha(a.sig, m.sig, b.sig));
-        if (r > 0.4 * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
+        if (r > GRADUAL_MAX_BLEND * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
       }
       if (!ok) continue;
       if (rgbDistance((this.entries[bi - 1] as Entry).sig, b.sig) > 0.4 * D) { why('big last step'); continue; }
@@ -238,6 +255,7 @@ export class SceneDetector {
       }
       const mid = this.entries[round((first + last) / 2)] as Entry;
       if (mid.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) return;
+      why('accepted');
       this.emit({ frame: mid.index, time: mid.time, kind: 'gradual', span: [fs.index, ls.index] });
       this.gradualFloor = b.index;
       return;

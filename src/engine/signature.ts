@@ -119,3 +119,4 @@ export function blendResidual(a: Signature, m: Signature, b: Signature, alpha: n
 export function isBlankSignature(sig: Signature): boolean {
   return sig.stdV < 6;
 }
+

@@ -12,22 +12,25 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { scoreCuts, type TruthEntry } from '../fixtures/score.js';
 import { benchVideo, ffmpegBin } from '../fixtures/synth.js';
 import { CLI, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
 
 export const DETECT_TARGET = 0.7;
 export const EXTRACT_TARGET = 0.8;
 
-/** Cuts in the CLI's --json output (a top-level `cuts` array, or scenes - 1), or '?' when unreadable. */
-function countCuts(stdout: string): string {
+/** Describes the cuts in the CLI's --json output (top-level `cuts`) against the video's truth. */
+function describeCuts(stdout: string, truth: TruthEntry[]): string {
   try {
-    const j = JSON.parse(stdout) as { cuts?: unknown[]; scenes?: unknown[] };
-    if (Array.isArray(j.cuts)) return String(j.cuts.length);
-    if (Array.isArray(j.scenes)) return String(Math.max(0, j.scenes.length - 1));
+    const j = JSON.parse(stdout) as { cuts?: unknown };
+    if (Array.isArray(j.cuts) && j.cuts.every((c) => typeof c === 'number')) {
+      const s = scoreCuts(j.cuts as number[], truth);
+      return `detect found ${j.cuts.length} cuts, the video has ${truth.length}: F1 ${fmt(s.f1)} (fp ${s.fp}, fn ${s.fn}); found ${JSON.stringify(j.cuts)}, truth ${JSON.stringify(truth)}`;
+    }
   } catch {
     // not JSON: fall through
   }
-  return '?';
+  return 'detect --json printed no readable `cuts` array';
 }
 
 async function countFiles(dir: string): Promise<number> {
@@ -63,7 +66,7 @@ export async function run(): Promise<void> {
       r = await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
     } else if (kind === 'detect') {
       r = await runTimed(node, [CLI, 'detect', video.path, '--json'], { keepStdout: true });
-      if (i === 0 && r.code === 0) console.log(`    (detect found ${countCuts(r.stdout)} cuts; the video has ${video.truth.cuts.length})`);
+      if (i === 0 && r.code === 0) console.log(`    (${describeCuts(r.stdout, video.truth.cuts)})`);
     } else {
       const out = path.join(outRoot, `run${i}`);
       r = await runTimed(node, [CLI, 'extract', video.path, '--out', out]);

@@ -136,9 +136,10 @@ describe('message', () => {
 describe('deadline guard', () => {
   it('refuses to start below MIN_REMAINING_MS and fires before the end', async () => {
     // Prepare
-    const ctx = simulatedContext({ remainingMs: 300 });
+    // Fires ~400 ms in with ~600 ms left: the > 100 ms check below leaves 500 ms for a late timer on a loaded runner.
+    const ctx = simulatedContext({ remainingMs: 1000 });
     // Act
-    const guard = new DeadlineGuard(() => ctx.getRemainingTimeInMillis(), { minRemainingMs: 200, safetyMarginMs: 150 });
+    const guard = new DeadlineGuard(() => ctx.getRemainingTimeInMillis(), { minRemainingMs: 200, safetyMarginMs: 600 });
     const before = guard.canStart();
     await new Promise((r) => guard.signal.addEventListener('abort', r));
     // Assess
