@@ -13,6 +13,8 @@ import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
 export interface AnalysisFrame {
   index: number;
   time: number;
+  /** An intra-coded keyframe: encoders put these at the cuts they notice. */
+  keyframe: boolean;
   rgb: Uint8Array;
 }
 
@@ -204,7 +206,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
       if (exactIndex && plan.candidates) ptsToIndex.set(meta.pts, index);
       anaCount++;
       lastAnaIndex = index;
-      plan.onAnalysis({ index, time: t - t0, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+      plan.onAnalysis({ index, time: t - t0, keyframe: meta.keyframe, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     }
     if (final) deliverCandidates(true);
   }

@@ -35,7 +35,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     onAnalysis: (f) => {
-      detector.push(f.index, f.time, makeSignature(f.rgb));
+      detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         options.onProgress(Math.min(1, f.time / duration));

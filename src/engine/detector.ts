@@ -15,7 +15,7 @@ import {
 } from './signature.js';
 import type { TransitionKind } from './types.js';
 // Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
-const { max, min, round } = Math;
+const { ceil, max, min, round } = Math;
 
 export interface Boundary {
   /** First frame of the new scene. */
@@ -39,6 +39,7 @@ interface Entry {
   c: number;
   /** Histogram distance against the previous entry. */
   hd: number;
+  keyframe: boolean;
 }
 
 const LOOKAHEAD = 3;
@@ -73,10 +74,11 @@ export class SceneDetector {
 
   constructor(private readonly opts: DetectorOptions, private readonly onBoundary?: (b: Boundary) => void) {}
 
-  push(index: number, time: number, sig: Signature): void {
+  /** `keyframe`: the frame is intra-coded (the encoder saw a cut there, or a GOP starts). */
+  push(index: number, time: number, sig: Signature, keyframe = false): void {
     const prev = this.entries.at(-1);
     const entry: Entry = {
-      index, time, sig,
+      index, time, sig, keyframe,
       c: prev ? contentDistance(prev.sig, sig) : 0,
       hd: prev ? histogramDistance(prev.sig, sig) : 0,
     };
@@ -135,9 +137,18 @@ export class SceneDetector {
     if (isCut && this.boundaries.length === 0 && e.time < this.opts.minSceneLenSec) isCut = false;
     if (isCut) {
       const blankNow = isBlankSignature(e.sig);
-      this.emit({ frame: e.index, time: e.time, kind: 'cut' }, blankNow);
+      // With frames skipped between the two entries the cut lies somewhere in (prev, e]. An
+      // encoder that saw the cut made `e` a keyframe; otherwise the middle of the gap is never
+      // more than two frames off (x264 puts at most three B-frames in a row).
+      let frame = e.index;
+      let time = e.time;
+      const gap = e.index - prev.index;
+      if (gap > 1 && !e.keyframe) {
+        frame = prev.index + ceil(gap / 2);
+        time = prev.time + ((e.time - prev.time) * (frame - prev.index)) / gap;
+      }
+      this.emit({ frame, time, kind: 'cut' }, blankNow);
       if (blankNow) this.blankRun = e;
-      void prev;
     }
     this.settle(j);
   }

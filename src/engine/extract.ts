@@ -170,7 +170,7 @@ class ExtractionJob {
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {
-        this.detector.push(f.index, f.time, makeSignature(f.rgb));
+        this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
           this.options.onProgress(Math.min(1, f.time / duration));
