@@ -158,7 +158,9 @@ class ExtractionJob {
     width -= width % 2;
     height -= height % 2;
     const all = o.mode === 'all';
-    const step = all ? 0 : o.mode === 'interval' ? Math.min(CANDIDATE_STEP_SEC, o.interval / 4) : CANDIDATE_STEP_SEC;
+    // Enough candidates for what was asked: several frames per scene, or one per interval.
+    const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
+    const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
     const duration = info.durationSec;
     let lastProgress = 0;
     const summary = await runAnalysis({

@@ -134,9 +134,9 @@ export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: numb
       if (s > best) { best = s; chosen = c; }
     }
     if (!chosen) {
+      // Nothing near this position: the nearest candidate of the scene not yet taken.
       chosen = pool.filter((c) => !used.has(c)).sort((a, b) => abs(a.index - target) - abs(b.index - target))[0];
       if (!chosen) break;
-      if (n > 1 && abs(chosen.index - target) > slot) continue; // nothing near this position
       best = laplacianVariance(chosen.yuv, chosen.width, chosen.height);
     }
     used.add(chosen);

@@ -264,10 +264,16 @@ describe('processBatch (in-memory twins)', () => {
   it('retries flaky uploads with backoff and cleans the scratch dir', async () => {
     // Prepare
     const objects = new MemoryObjectStore();
-    let failures = 0;
+    // The first attempt of each of the first three uploads fails once (deterministic whatever the
+    // interleaving; S3_RETRIES is 2, so each recovers on its retry).
+    const failedOnce = new Set<string>();
     const realPut = objects.put.bind(objects);
     objects.put = async (...args) => {
-      if (failures++ < 3) throw new ObjectStoreError('S3 put: InternalError (HTTP 500)', 500);
+      const key = args[1];
+      if (failedOnce.size < 3 && !failedOnce.has(key)) {
+        failedOnce.add(key);
+        throw new ObjectStoreError('S3 put: InternalError (HTTP 500)', 500);
+      }
       return realPut(...args);
     };
     const { d, status, metrics } = deps({ objects });
@@ -280,6 +286,7 @@ describe('processBatch (in-memory twins)', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(status.rows.get('instagram/flaky')?.extracted).toBe(true);
     expect(metrics.videos[0]).toMatchObject({ outcome: 'extracted', frames: 3, scenes: 3 });
+    expect(failedOnce.size).toBe(3);
     expect(await readdir(d.settings.tmpDir)).toEqual([]);
     await rm(d.settings.tmpDir, { recursive: true, force: true });
   });
