@@ -11,6 +11,7 @@
  * const { status } = await store.claim('instagram', 'abc', 'lambda-req-1', 900);
  * ```
  */
+import { createRequire } from 'node:module';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import pRetry from 'p-retry';
 import { StatusStoreError } from '../service/errors.js';
@@ -42,6 +43,9 @@ export class SupabaseStatusStore implements StatusStore {
   static create(o: SupabaseStatusStoreOptions): SupabaseStatusStore {
     const client = createClient(o.url, o.key, {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      // supabase-js builds a realtime client even though we never subscribe; Node < 22 has no
+      // global WebSocket and supabase-js refuses to start without one, so hand it `ws` there.
+      ...(typeof globalThis.WebSocket === 'undefined' ? { realtime: { transport: createRequire(import.meta.url)('ws') } } : {}),
       global: { ...(o.fetch ? { fetch: o.fetch } : {}), headers: { 'x-client-info': 'scene-frames-service' } },
     });
     return new SupabaseStatusStore(client, { retries: o.retries, retryDelayMs: o.retryDelayMs });
