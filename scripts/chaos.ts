@@ -36,25 +36,14 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { BatchEntry, Queue, ReceivedMessage } from '../src/adapters/queue.js';
 import { createHandler } from '../src/lambda.js';
 import { sleep } from '../src/service/deadline.js';
+import { prng } from '../test/fixtures/synth.js';
 import { pollOnce } from '../src/service/local-runtime.js';
 import { MemoryMetrics } from '../src/service/metrics.js';
 import { buildDeps } from '../src/service/runtime.js';
 import { startLocalStack, type LocalStack } from '../test/helpers/local-stack.js';
 import { ffmpegPath, makeCorruptVideo, makeCutsVideo } from '../test/helpers/videos.js';
 
-// ---- seeded PRNG ---------------------------------------------------------------------------------
-
-/** mulberry32: small, fast, good enough for fault decisions; same seed -> same decisions. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// ---- seeded PRNG: mulberry32 from the video fixtures (same seed -> same fault decisions) -------
 
 // ---- options and report --------------------------------------------------------------------------
 
