@@ -11,7 +11,7 @@ import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
-import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FrameStats, type Pick } from './select.js';
+import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
 import { makeSignature } from './signature.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from './types.js';
 
@@ -22,8 +22,11 @@ const CANDIDATE_STEP_SEC = 0.4;
 /** Memory for the open scene's full-resolution candidates. */
 const RESERVOIR_BYTES = 24 * 1024 * 1024;
 
+/** What a pick keeps of its frame once encoding has the pixels: never the pixel buffer itself. */
+type FrameRef = Pick<CandidateFrame, 'index' | 'time' | 'width' | 'height'>;
+
 interface PendingPick {
-  pick: Pick;
+  pick: { candidate: FrameRef; sharpness: number; reason: FramePick['reason'] };
   scene: number;
   hash: bigint;
   stats: FrameStats;
@@ -123,7 +126,7 @@ class ExtractionJob {
   private readonly fallback: TimeSlots | null;
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
-  private readonly emittedHashes: PendingPick[] = [];
+  private readonly emittedHashes: Fingerprint[] = [];
   private sceneStart: Boundary | null = null;
   private scenesClosed = 0;
   private emitHorizon = 0;
@@ -209,7 +212,8 @@ class ExtractionJob {
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
         if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && isNearDuplicate(h, head))) continue;
-        if (head.pick.reason === 'scene') this.emittedHashes.push(head);
+        // Only what dedupe needs: the pick itself holds the encoded image.
+        if (head.pick.reason === 'scene') this.emittedHashes.push({ scene: head.scene, hash: head.hash, stats: head.stats });
         return head;
       }
       if (this.finished && !this.pending.length) return null;
@@ -291,10 +295,13 @@ class ExtractionJob {
   }
 
   /** Hashes the pick and queues its encoding (which holds the pixels until it has read them). */
-  private enqueue(pick: Pick, scene: number, sceneLen: number): void {
+  private enqueue(pick: FramePick, scene: number, sceneLen: number): void {
     const c = pick.candidate;
     const p: PendingPick = {
-      pick, scene, sceneLen,
+      // A reference to the candidate itself would keep its (pooled, recycled) buffer reachable for
+      // as long as the pick is remembered for dedupe: copy the few numbers instead.
+      pick: { candidate: { index: c.index, time: c.time, width: c.width, height: c.height }, sharpness: pick.sharpness, reason: pick.reason },
+      scene, sceneLen,
       hash: dHash(c.yuv, c.width, c.height),
       stats: frameStats(c),
       encoded: null,
@@ -372,8 +379,10 @@ class ExtractionJob {
   }
 }
 
+type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats'>;
+
 /** Same structure (dHash) and same colours: a flat blue and a flat red frame share a hash but are not duplicates. */
-function isNearDuplicate(a: PendingPick, b: PendingPick): boolean {
+function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
   return hamming(a.hash, b.hash) <= DUPLICATE_BITS &&
     Math.abs(a.stats.meanY - b.stats.meanY) < 12 &&
     Math.abs(a.stats.meanU - b.stats.meanU) < 8 &&

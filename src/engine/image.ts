@@ -93,6 +93,20 @@ export function hamming(a: bigint, b: bigint): number {
   return n;
 }
 
+let sharpModule: Promise<typeof import('sharp').default> | undefined;
+
+/**
+ * sharp, loaded once. Its libvips operation cache (50 MB by default) never hits for raw frames
+ * that are each encoded once, and it grew resident memory with video length: it is turned off.
+ */
+function loadSharp(): Promise<typeof import('sharp').default> {
+  sharpModule ??= import('sharp').then((m) => {
+    m.default.cache(false);
+    return m.default;
+  });
+  return sharpModule;
+}
+
 export const EXT: Record<ImageFormat, string> = { jpeg: 'jpg', webp: 'webp', png: 'png' };
 export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', webp: 'image/webp', png: 'image/png' };
 
@@ -133,7 +147,7 @@ export async function encodeFrame(yuv: Buffer, width: number, height: number, fo
 
 async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
   // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
-  const sharp = (await import('sharp')).default;
+  const sharp = await loadSharp();
   const img = sharp(rgb, { raw: { width, height, channels: 3 } });
   switch (format) {
     case 'jpeg':

@@ -72,7 +72,7 @@ export function frameStats(c: CandidateFrame): FrameStats {
   return st;
 }
 
-export interface Pick {
+export interface FramePick {
   candidate: CandidateFrame;
   sharpness: number;
   /** Why it was picked: for the manifest reader and for tests. */
@@ -113,14 +113,14 @@ export class Reservoir {
  * Pick `n` frames from a closed scene: for each of n evenly spaced positions inside the scene's
  * stable part (outside transitions), the sharpest non-blank candidate near the position.
  */
-export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: number): Pick[] {
+export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: number): FramePick[] {
   const usable = cands.filter((c) => !isBlankCandidate(c));
   if (!usable.length) return [];
   const stable = usable.filter((c) => c.index >= scene.stableStart && c.index <= scene.stableEnd);
   const pool = stable.length ? stable : usable;
   const lo = scene.stableStart;
   const hi = max(scene.stableStart, scene.stableEnd);
-  const picks: Pick[] = [];
+  const picks: FramePick[] = [];
   const used = new Set<CandidateFrame>();
   const slot = (hi - lo + 1) / n;
   for (let j = 0; j < n; j++) {
