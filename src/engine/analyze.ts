@@ -41,7 +41,11 @@ export interface CandidateSpec {
 
 export interface AnalysisPlan {
   file: string;
-  probe: ProbeResult;
+  /**
+   * The probe's facts. May still be pending when there are no candidates: the decode then starts
+   * at once and frames wait (a few kilobytes) until the packet timestamps are known.
+   */
+  probe: ProbeResult | Promise<ProbeResult>;
   /**
    * Frames the decoder may skip (indices stay true, via packet timestamps): `noref` skips only
    * frames nothing refers to, so every decoded frame is exact; `bidir` skips all B-frames, faster,
@@ -73,7 +77,8 @@ interface FrameMeta {
 
 /** Run the decode pass; resolves when ffmpeg has exited and every frame was delivered. */
 export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {
-  const { probe } = plan;
+  const probeNow = plan.probe instanceof Promise ? undefined : plan.probe;
+  if (plan.candidates && !probeNow) throw new Error('runAnalysis: candidates need a finished probe');
   const decoderArgs: string[] = [];
   // Output frames must be exact: skipping only non-reference frames keeps every decoded frame
   // bit-identical to a normal decode. Skipping all B-frames is faster but, with B-pyramids, breaks
@@ -88,7 +93,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   if (plan.candidates) {
     const c = plan.candidates;
     const select = c.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${c.stepSec})',` : '';
-    const scale = needsScale(probe, c) ? `scale=${c.width}:${c.height}:flags=bicubic,setsar=1,` : '';
+    const scale = needsScale(probeNow as ProbeResult, c) ? `scale=${c.width}:${c.height}:flags=bicubic,setsar=1,` : '';
     filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${select}${scale}format=yuv420p,showinfo@cand=checksum=0[bo]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
     outputs.push('-map', '[bo]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:3');
@@ -98,7 +103,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   }
   const args = [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs];
 
-  const indexer = new FrameIndexer(probe.packetTimes);
+  let indexer: FrameIndexer | undefined = probeNow ? new FrameIndexer(probeNow.packetTimes) : undefined;
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
@@ -159,6 +164,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
       const index = ptsToIndex.get(meta.pts);
       return index === undefined ? undefined : { index, time: t - t0 };
     }
+    if (!indexer) return undefined;
     return { index: indexer.indexOf(t), time: t - t0 };
   };
 
@@ -193,6 +199,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   }
 
   function drain(final = false): void {
+    if (!exactIndex && !indexer) return; // frames wait for the packet timestamps
     while (candMeta.length && candChunks.ready()) pendingCands.push({ meta: candMeta.shift() as FrameMeta, data: candChunks.take() });
     for (;;) {
       deliverCandidates(false);
@@ -202,7 +209,7 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
       const t = meta.pts * (tb.ana || 1);
       if (t0 === undefined) t0 = t;
       // The first analysis frame fixes the index origin (packets before it were not decoded).
-      const index = exactIndex ? anaCount : indexer.indexOf(t);
+      const index = exactIndex || !indexer ? anaCount : indexer.indexOf(t);
       if (exactIndex && plan.candidates) ptsToIndex.set(meta.pts, index);
       anaCount++;
       lastAnaIndex = index;
@@ -219,12 +226,32 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
     new Promise<void>((r) => stdout.once('close', () => r())),
     fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
   ]);
-  const stderrTail = await run.done;
+  // A probe that fails has the more specific error (missing file, no video stream...): stop ffmpeg and report it.
+  let probeError: unknown;
+  const probeReady = Promise.resolve(plan.probe).then(
+    (p) => {
+      indexer ??= new FrameIndexer(p.packetTimes);
+      drain();
+    },
+    (err: unknown) => {
+      probeError = err;
+      run.child.kill('SIGKILL');
+    },
+  );
+  let stderrTail: string;
+  try {
+    stderrTail = await run.done;
+  } catch (err) {
+    await probeReady;
+    throw probeError ?? err;
+  }
+  await probeReady;
+  if (probeError) throw probeError;
   await streamsDone;
   drain(true);
   return {
     decodedFrames: anaCount,
-    frameCount: exactIndex ? anaCount : indexer.frameCount,
+    frameCount: exactIndex || !indexer ? anaCount : indexer.frameCount,
     decodeErrors,
     stderrTail,
   };

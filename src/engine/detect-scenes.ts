@@ -22,26 +22,39 @@ export function canSkipBFrames(probe: ProbeResult): boolean {
  */
 export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
   const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec });
-  const probe = await probeVideo(file, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
-  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
-  const duration = probe.info.durationSec;
+  const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
+  // The demux-only probe runs alongside the decode (it only has to finish before the frames can be
+  // numbered), so it adds nothing to the wall time.
+  const probePromise = probeVideo(file, probeOpts);
+  probePromise.catch(() => undefined); // reported through runAnalysis
+  let detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
   let lastProgress = 0;
-  const summary = await runAnalysis({
+  const analyse = (probe: ProbeResult | Promise<ProbeResult>, skip: 'bidir' | 'none') => runAnalysis({
     file,
     probe,
-    skip: canSkipBFrames(probe) ? 'bidir' : 'none',
+    skip,
     skipLoopFilter: true,
     candidates: null,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...probeOpts,
     onAnalysis: (f) => {
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
+      const duration = probeSoFar?.info.durationSec ?? 0;
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         options.onProgress(Math.min(1, f.time / duration));
       }
     },
   });
+  let probeSoFar: ProbeResult | undefined;
+  void probePromise.then((p) => { probeSoFar = p; }, () => undefined);
+  // Skipping B-frames is harmless where a codec has none or ignores the request; indices come
+  // from packet timestamps, so it is undone only when those are missing (raw streams).
+  let summary = await analyse(probePromise, 'bidir');
+  const probe = await probePromise;
+  if (probe.hasBFrames && !probe.timestampsUsable) {
+    detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+    summary = await analyse(probe, 'none');
+  }
   detector.flush();
   return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
 }
