@@ -31,9 +31,16 @@ interface Synth {
   json: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
 }
 
+// Every App synthesizes into a folder under one temp root that is removed at the end (without an
+// outdir, aws-cdk-lib leaves a cdk.outXXXX folder in the temp dir per App).
+const OUT_ROOT = mkdtempSync(path.join(tmpdir(), 'frames-cdk-test-'));
+let outCount = 0;
+const outdir = (): string => path.join(OUT_ROOT, String(outCount++));
+afterAll(() => rmSync(OUT_ROOT, { recursive: true, force: true }));
+
 function synth(context: Record<string, unknown>, env?: { account: string; region: string }): Synth {
   // The CLI turns asset metadata on (SAM reads it to build the image); so do the tests.
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true, ...context } });
+  const app = new App({ outdir: outdir(), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true, ...context } });
   const settings = settingsFromContext((k) => app.node.tryGetContext(k));
   const stack = new FramesStack(app, 'Test', { settings, env });
   const template = Template.fromStack(stack);
@@ -405,7 +412,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('still catches a new wildcard grant (the acknowledgements are exact, not blanket)', () => {
     // Prepare
-    const app = new App({ context: CDK_JSON_CONTEXT });
+    const app = new App({ outdir: outdir(), context: CDK_JSON_CONTEXT });
     const stack = new FramesStack(app, 'Widened', { settings: settingsFromContext((k) => app.node.tryGetContext(k)) });
     // Act
     stack.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [stack.videosBucket.arnForObjects('*')] }));
@@ -414,7 +421,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('fails app synthesis when the pack finds something (the plugin is wired the way cdk/bin/app.ts wires it)', () => {
-    const app = new App({ context: CDK_JSON_CONTEXT });
+    const app = new App({ outdir: outdir(), context: CDK_JSON_CONTEXT });
     const stack = new FramesStack(app, 'Widened', { settings: settingsFromContext((k) => app.node.tryGetContext(k)) });
     stack.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [stack.videosBucket.arnForObjects('*')] }));
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
