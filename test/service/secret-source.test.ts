@@ -7,7 +7,6 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SQSEvent } from 'aws-lambda';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { isRetryable } from '../../src/errors.js';
 import { createHandler } from '../../src/lambda.js';
@@ -17,6 +16,7 @@ import { MemoryMetrics } from '../../src/service/metrics.js';
 import { buildDeps } from '../../src/service/runtime.js';
 import { clearSupabaseKeyCache, keyFromSecretValue, resolveSupabaseKey, SecretUnavailableError } from '../../src/service/secret-source.js';
 import { ScriptedEngine } from '../helpers/memory.js';
+import { sqsEvent } from '../helpers/service-fixtures.js';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:scene-frames/supabase-AbCdEf';
 const PARAMETER = '/scene-frames/supabase-key';
@@ -286,21 +286,7 @@ describe('cold start (buildDeps / the Lambda handler)', () => {
     // Prepare: the handler builds its dependencies lazily, once
     const rec = recordingFetch();
     const handler = createHandler(() => buildDeps({ ...ssmEnv, LOG_LEVEL: 'SILENT' }, { fetch: rec.fetch, engine: new ScriptedEngine(), metrics: new MemoryMetrics() }));
-    const event: SQSEvent = {
-      Records: [
-        {
-          messageId: 'm1',
-          receiptHandle: 'r1',
-          body: JSON.stringify({ shortcode: 'abc', platform: 'instagram' }),
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
-          awsRegion: 'us-east-1',
-        },
-      ],
-    };
+    const event = sqsEvent(JSON.stringify({ shortcode: 'abc', platform: 'instagram' }));
     // Act + Assess: parameter missing -> the invocation fails (every record comes back from SQS)
     await expect(handler(event, simulatedContext())).rejects.toThrow(new RegExp(`SSM parameter ${PARAMETER}: ParameterNotFound`));
     // Act + Assess: parameter created -> the next invocation reads it and processes the batch

@@ -10,7 +10,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
 import { createS3Client, S3ObjectStore, VideoNotReadableError } from '../../src/adapters/s3-object-store.js';
 import { isRetryable, PermanentError, VideoNotFoundError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -19,6 +18,7 @@ import { MemoryMetrics } from '../../src/service/metrics.js';
 import { processBatch, type ProcessorDeps } from '../../src/service/process-batch.js';
 import { ObjectStoreError } from '../../src/service/errors.js';
 import { MemoryStatusStore, ScriptedEngine } from '../helpers/memory.js';
+import { sqsEvent, testSettings } from '../helpers/service-fixtures.js';
 
 interface S3Reply {
   status: number;
@@ -127,39 +127,11 @@ describe('job classification of S3 download failures', () => {
       engine: new ScriptedEngine(),
       metrics: new MemoryMetrics(),
       logger: createLogger({ level: 'SILENT' }),
-      settings: {
-        videosBucket: 'videos',
-        framesBucket: 'frames',
-        minFrames: 3,
-        sceneThreshold: 27,
-        extractMode: 'scene',
-        frameFormat: 'jpeg',
-        frameQuality: 85,
-        frameMaxWidth: 0,
-        s3Retries: 2,
-        s3RetryDelayMs: 1,
-        uploadConcurrency: 4,
-        claimLeaseSeconds: 60,
-        tmpDir: dir,
-      },
+      settings: testSettings({ tmpDir: dir }),
       batch: { concurrencyLimit: 1, minRemainingMs: 0, safetyMarginMs: 0, maxReceiveCount: 5 },
     };
   }
-  const event: SQSEvent = {
-    Records: [
-      {
-        messageId: 'm1',
-        receiptHandle: 'r1',
-        body: JSON.stringify({ shortcode: 'abc', platform: 'instagram' }),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
+  const event = sqsEvent(JSON.stringify({ shortcode: 'abc', platform: 'instagram' }));
 
   it.each([
     ['AccessDenied', { status: 403, code: 'AccessDenied', message: 'Access Denied' }, 'VIDEO_NOT_READABLE', /video missing or not readable \(S3 AccessDenied\): videos\/instagram\/abc\/video\.mp4/],
@@ -184,7 +156,7 @@ describe('job classification of S3 download failures', () => {
     const status = new MemoryStatusStore();
     status.seed('instagram', 'abc');
     const res = await processBatch(event, simulatedContext(), deps(status));
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(res.outcomes[0]).toMatchObject({ outcome: 'transient_failure', retry: true, stage: 'download' });
     expect(s3.requests).toHaveLength(3); // 1 + s3Retries
   });

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger, REDACTED } from '../../src/logger.js';
 import { DeadlineGuard } from '../../src/service/deadline.js';
@@ -17,6 +16,7 @@ import { simulatedContext } from '../../src/service/local-runtime.js';
 import { InvalidVideoError, isRetryable } from '../../src/errors.js';
 import { ClaimLockedError, NotDownloadedError, ObjectStoreError, StatusStoreError } from '../../src/service/errors.js';
 import { MemoryObjectStore, MemoryStatusStore, ScriptedEngine } from '../helpers/memory.js';
+import { sqsEvent, testSettings } from '../helpers/service-fixtures.js';
 
 const BASE_ENV = { S3_BUCKET_VIDEOS: 'videos', SUPABASE_URL: 'http://localhost:54321', SUPABASE_KEY: 'service-role-secret-123' };
 
@@ -39,21 +39,7 @@ function captureOutput(): { lines: () => string[]; restore: () => void } {
   };
 }
 
-function event(...bodies: string[]): SQSEvent {
-  return {
-    Records: bodies.map((body, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's', ApproximateFirstReceiveTimestamp: '0' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
-      awsRegion: 'us-east-1',
-    })),
-  };
-}
+const event = sqsEvent;
 
 function deps(o: { engine?: ScriptedEngine; objects?: MemoryObjectStore; status?: MemoryStatusStore; concurrency?: number; minRemainingMs?: number; safetyMarginMs?: number } = {}) {
   const objects = o.objects ?? new MemoryObjectStore();
@@ -65,20 +51,7 @@ function deps(o: { engine?: ScriptedEngine; objects?: MemoryObjectStore; status?
     engine: o.engine ?? new ScriptedEngine(),
     metrics,
     logger: createLogger({ level: 'SILENT' }),
-    settings: {
-      videosBucket: 'videos',
-      framesBucket: 'frames',
-      minFrames: 3,
-      sceneThreshold: 27,
-      extractMode: 'scene',
-      frameFormat: 'jpeg',
-      frameQuality: 85,
-      frameMaxWidth: 0,
-      s3Retries: 2,
-      s3RetryDelayMs: 1,
-      uploadConcurrency: 4,
-      claimLeaseSeconds: 60,
-    },
+    settings: testSettings(),
     batch: { concurrencyLimit: o.concurrency ?? 2, minRemainingMs: o.minRemainingMs ?? 0, safetyMarginMs: o.safetyMarginMs ?? 0, maxReceiveCount: 3 },
   };
   return { d, objects, status, metrics };
