@@ -16,7 +16,14 @@ if (process.platform === 'linux' && typeof process.execve === 'function' && !pro
 }
 process.env.UV_THREADPOOL_SIZE ??= '1';
 process.env.VIPS_CONCURRENCY ??= '1';
-const { main } = await import('../dist/src/cli/main.js');
+let main;
+try {
+  ({ main } = await import('../dist/src/cli/main.js'));
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  console.error('frames: the compiled CLI (dist/) is missing: run `npm run build` (or `bash scripts/setup.sh`) first');
+  process.exit(1);
+}
 
 main(process.argv).then(
   (code) => { process.exitCode = code; },
