@@ -5,11 +5,15 @@
 // libvips thread gets its own malloc arena and the mmap threshold creeps up, so freed buffers stay
 // resident; V8's default young generation is also larger than this workload needs. Measured with
 // `npm run bench -- memory` (1080p, whole process tree): 363 MB at 1 min and 502 MB at 5 min before
-// these and the fixes in the engine, 290 and 298 MB after. glibc and V8 read these settings only at start-up, so where Node can
-// replace its own process image (>= 22.15) we restart once with them (about 30 ms); elsewhere only
-// the thread settings below apply. Anything already set in the environment wins.
+// these and the fixes in the engine, 290 and 298 MB after. glibc and V8 read these settings only at
+// start-up, so where Node can replace its own process image (>= 22.15) we restart once with them
+// (about 40 ms); elsewhere only the thread settings below apply. The environment still wins.
 const MALLOC = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
-if (process.platform === 'linux' && typeof process.execve === 'function' && !process.env.FRAMES_MALLOC_SET) {
+// Only commands that handle full-resolution frames need it; `detect` and `--help` start faster without.
+const LIGHT = new Set(['detect', 'enqueue', 'help']);
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const heavy = command !== undefined && !LIGHT.has(command);
+if (heavy && process.platform === 'linux' && typeof process.execve === 'function' && !process.env.FRAMES_MALLOC_SET) {
   const env = { ...MALLOC, ...process.env, FRAMES_MALLOC_SET: '1' };
   const v8Flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=4'];
   process.execve(process.execPath, [process.execPath, ...v8Flags, ...process.execArgv, ...process.argv.slice(1)], env);
