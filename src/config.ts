@@ -26,7 +26,8 @@ const bool = (dflt: boolean) =>
       return z.NEVER;
     });
 
-const int = (dflt: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+/** A number setting with a default and a range; `integer` also rejects fractions. */
+const numberSetting = (dflt: number, min: number, max: number, integer: boolean) =>
   z
     .string()
     .trim()
@@ -34,27 +35,14 @@ const int = (dflt: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform((v, ctx) => {
       if (v === undefined || v === '') return dflt;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer in [${min}, ${max}], got "${v}"` });
+      if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${v}"` });
         return z.NEVER;
       }
       return n;
     });
-
-const num = (dflt: number, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return dflt;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected a number in [${min}, ${max}], got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const int = (dflt: number, min: number, max = Number.MAX_SAFE_INTEGER) => numberSetting(dflt, min, max, true);
+const num = (dflt: number, min: number, max: number) => numberSetting(dflt, min, max, false);
 
 const optionalUrl = z
   .string()

@@ -97,10 +97,8 @@ const STDERR_TAIL = 64 * 1024;
 /** Spawn ffmpeg with cancellation, a timeout and a bounded stderr tail used to classify failures. */
 export function spawnFfmpeg(args: string[], opts: SpawnOptions): FfmpegRun {
   const bin = opts.ffmpegPath ?? resolveFfmpeg();
-  if (opts.signal?.aborted) {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-    return { child, done: Promise.reject(new AbortedError(opts.signal.reason)) };
-  }
+  // Callers are async: this throw reaches them as a rejection, and no process is started.
+  if (opts.signal?.aborted) throw new AbortedError(opts.signal.reason);
   const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
   for (let i = 0; i < (opts.extraPipes ?? 0); i++) stdio.push('pipe');
   const child = spawn(bin, ['-hide_banner', '-nostdin', '-nostats', ...args], { stdio });

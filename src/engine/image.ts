@@ -140,11 +140,7 @@ export class FrameEncoder {
   }
 }
 
-/** Encode a full-resolution YUV frame. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
-export async function encodeFrame(yuv: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
-  return encodeRgb(yuv420ToRgb(yuv, width, height), width, height, format, quality);
-}
-
+/** Encode packed RGB. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
 async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
   // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
   const sharp = await loadSharp();
