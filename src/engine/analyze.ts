@@ -7,7 +7,9 @@
  */
 import type { Readable } from 'node:stream';
 import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
+import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
+import { BufferPool, ChunkQueue } from './frame-buffers.js';
 import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
 
 export interface AnalysisFrame {
@@ -59,6 +61,24 @@ export interface AnalysisPlan {
   timeoutMs?: number;
   onAnalysis: (f: AnalysisFrame) => void;
   onCandidate?: (f: CandidateFrame) => void;
+  /**
+   * Decode in time chunks, several at once, where the video allows (parallel-decode.ts); unset:
+   * one process for the whole file. With candidates, a chunk is only as long as its candidate
+   * frames fit `aheadBytes` (it may be decoded ahead of its turn and wait in memory), and there is
+   * no chunking at all when that is under `minSec`.
+   */
+  chunking?: { maxSec: number; minSec?: number; aheadBytes?: number };
+}
+
+/** Chunk length for this plan, 0 for no chunking. */
+function chunkSeconds(plan: AnalysisPlan): number {
+  const ch = plan.chunking;
+  if (!ch) return 0;
+  const c = plan.candidates;
+  if (!c) return ch.maxSec;
+  if (c.stepSec <= 0 || ch.aheadBytes === undefined) return 0;
+  const sec = Math.min(ch.maxSec, (ch.aheadBytes / (c.width * c.height * 1.5) - 1) * c.stepSec);
+  return sec >= Math.max(MIN_CHUNK_SEC, ch.minSec ?? 0) ? sec : 0;
 }
 
 export interface AnalysisSummary {
@@ -79,6 +99,17 @@ interface FrameMeta {
 export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {
   const probeNow = plan.probe instanceof Promise ? undefined : plan.probe;
   if (plan.candidates && !probeNow) throw new Error('runAnalysis: candidates need a finished probe');
+  const { decoderArgs, filter, outputs } = decodeArgs(plan, probeNow);
+  const chunkSec = probeNow && plan.skip !== 'none' ? chunkSeconds(plan) : 0;
+  const spans = chunkSec > 0 ? planChunks(probeNow as ProbeResult, chunkSec) : null;
+  if (spans) {
+    const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0 };
+    return runChunks(plan, probeNow as ProbeResult, spans, args, chunkConcurrency(plan.candidates ? 2 : 4), plan.chunking?.aheadBytes);
+  }
+  return runSinglePass(plan, probeNow, [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs]);
+}
+
+function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { decoderArgs: string[]; filter: string; outputs: string[] } {
   const decoderArgs: string[] = [];
   // Output frames must be exact: skipping only non-reference frames keeps every decoded frame
   // bit-identical to a normal decode. Skipping all B-frames is faster but, with B-pyramids, breaks
@@ -101,8 +132,10 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
     filter = `[0:v:0]${ana}[ao]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
   }
-  const args = [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs];
+  return { decoderArgs, filter, outputs };
+}
 
+async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefined, args: string[]): Promise<AnalysisSummary> {
   let indexer: FrameIndexer | undefined = probeNow ? new FrameIndexer(probeNow.packetTimes) : undefined;
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
@@ -259,46 +292,4 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
 
 function needsScale(probe: ProbeResult, c: CandidateSpec): boolean {
   return c.width !== probe.info.width || c.height !== probe.info.height || probe.sar !== 1;
-}
-
-/** Free list of equal-size frame buffers. */
-class BufferPool {
-  private readonly free: Buffer[] = [];
-  constructor(private readonly size: number) {}
-  acquire(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
-  }
-  release(b: Buffer): void {
-    // A few spare buffers are enough: the reservoir's decimation frees them in pairs.
-    if (b.length === this.size && this.free.length < 4) this.free.push(b);
-  }
-}
-
-/** Collects stream chunks into fixed-size frames, copying each byte once. */
-class ChunkQueue {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  constructor(private readonly frameSize: number, private readonly pool?: BufferPool) {}
-  push(b: Buffer): void {
-    this.chunks.push(b);
-    this.bytes += b.length;
-  }
-  ready(): boolean {
-    return this.bytes >= this.frameSize;
-  }
-  take(): Buffer {
-    const size = this.frameSize;
-    const out = this.pool ? this.pool.acquire() : Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const c = this.chunks[0] as Buffer;
-      const n = Math.min(c.length, size - off);
-      c.copy(out, off, 0, n);
-      off += n;
-      if (n === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(n);
-    }
-    this.bytes -= size;
-    return out;
-  }
 }

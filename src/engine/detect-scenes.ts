@@ -10,6 +10,8 @@ import type { DetectionResult, DetectOptions } from './types.js';
 
 /** Codecs whose decoders honour `-skip_frame bidir`. */
 const SKIP_B_CODECS = new Set(['h264', 'hevc', 'mpeg2video', 'mpeg4', 'mpeg1video', 'vc1']);
+/** Detect buffers only thumbnails (7 KB a frame) of the chunks decoded ahead: long chunks are fine. */
+const DETECT_CHUNK_SEC = 30;
 
 export function canSkipBFrames(probe: ProbeResult): boolean {
   return probe.hasBFrames && probe.timestampsUsable && SKIP_B_CODECS.has(probe.info.codec ?? '');
@@ -23,38 +25,30 @@ export function canSkipBFrames(probe: ProbeResult): boolean {
 export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
   const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec });
   const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
-  // The demux-only probe runs alongside the decode (it only has to finish before the frames can be
-  // numbered), so it adds nothing to the wall time.
-  const probePromise = probeVideo(file, probeOpts);
-  probePromise.catch(() => undefined); // reported through runAnalysis
-  let detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+  // The probe (a demux-only pass, tens of milliseconds) comes first: its keyframe list lets the
+  // decode run as parallel chunks.
+  const probe = await probeVideo(file, probeOpts);
+  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
   let lastProgress = 0;
-  const analyse = (probe: ProbeResult | Promise<ProbeResult>, skip: 'bidir' | 'none') => runAnalysis({
+  const duration = probe.info.durationSec;
+  const summary = await runAnalysis({
     file,
     probe,
-    skip,
+    // Skipping B-frames is harmless where a codec has none or ignores the request; indices come
+    // from packet timestamps, so it is off only when those are missing (raw streams).
+    skip: probe.hasBFrames && !probe.timestampsUsable ? 'none' : 'bidir',
     skipLoopFilter: true,
     candidates: null,
+    chunking: { maxSec: DETECT_CHUNK_SEC },
     ...probeOpts,
     onAnalysis: (f) => {
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
-      const duration = probeSoFar?.info.durationSec ?? 0;
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         options.onProgress(Math.min(1, f.time / duration));
       }
     },
   });
-  let probeSoFar: ProbeResult | undefined;
-  void probePromise.then((p) => { probeSoFar = p; }, () => undefined);
-  // Skipping B-frames is harmless where a codec has none or ignores the request; indices come
-  // from packet timestamps, so it is undone only when those are missing (raw streams).
-  let summary = await analyse(probePromise, 'bidir');
-  const probe = await probePromise;
-  if (probe.hasBFrames && !probe.timestampsUsable) {
-    detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
-    summary = await analyse(probe, 'none');
-  }
   detector.flush();
   return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
 }

@@ -21,6 +21,15 @@ const DUPLICATE_BITS = 5;
 const CANDIDATE_STEP_SEC = 0.4;
 /** Memory for the open scene's full-resolution candidates. */
 const RESERVOIR_BYTES = 24 * 1024 * 1024;
+/**
+ * Memory for the candidates of a chunk decoded ahead of the one being handed over (parallel-decode.ts).
+ * 720p gets chunks of about 18 s. 1080p would get 8 s: shorter chunks cost more than they gain
+ * (node falls behind two decoders and the scheduler waits), and memory there is near its target,
+ * so it is decoded in one pass.
+ */
+const AHEAD_BYTES = 64 * 1024 * 1024;
+const MIN_CHUNK_SEC = 12;
+const MAX_CHUNK_SEC = 30;
 
 /** What a pick keeps of its frame once encoding has the pixels: never the pixel buffer itself. */
 type FrameRef = Pick<CandidateFrame, 'index' | 'time' | 'width' | 'height'>;
@@ -172,6 +181,7 @@ class ExtractionJob {
       skip: !all && canSkipBFrames(this.probe) ? 'noref' : 'none',
       skipLoopFilter: false,
       candidates: { width: Math.max(2, width), height: Math.max(2, height), stepSec: step },
+      chunking: { maxSec: MAX_CHUNK_SEC, minSec: MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {

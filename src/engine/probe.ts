@@ -24,6 +24,14 @@ export interface ProbeResult {
   timestampsUsable: boolean;
   /** ffmpeg reported a partial (truncated) file while reading it. */
   partial: boolean;
+  /** Demuxer names from ffmpeg's input header (`mov,mp4,m4a,...`). */
+  container: string;
+  /**
+   * Keyframes where decoding can start with nothing lost (seconds, ascending): no later packet in
+   * decode order shows before them (closed GOP), so a decode that starts there gives the same
+   * frames from there on as a decode of the whole file.
+   */
+  splitPoints: Float64Array;
 }
 
 export interface ProbeOptions {
@@ -68,6 +76,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   const pts: number[] = [];
   const dts: number[] = [];
   const durations: number[] = [];
+  const keys: boolean[] = [];
   let timestampsUsable = true;
   for (const line of framecrc.split('\n')) {
     if (!line) continue;
@@ -85,6 +94,9 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
     dts.push(d);
     pts.push(Number.isFinite(p) ? p : d);
     durations.push(Number(cols[3]) || 0);
+    // framecrc prints packet flags only when they differ from "key": `F=0x0` is a non-key packet.
+    const flags = cols[6]?.startsWith('F=') ? Number.parseInt(cols[6].slice(2), 16) : 1;
+    keys.push((flags & 1) === 1);
   }
   if (pts.length === 0) {
     throw new InvalidVideoError('NO_FRAMES', `${file} has a video stream but no video frames could be read`);
@@ -124,7 +136,28 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
     vfr,
   };
   const partial = /partial file|Packet corrupt|stream \d+, offset \d+: partial/i.test(stderr);
-  return { info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial };
+  const splitPoints = timestampsUsable ? closedGopKeyframes(pts, keys, tb) : new Float64Array(0);
+  return {
+    info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial,
+    container: header.container, splitPoints,
+  };
+}
+
+/**
+ * Keyframes (after the first packet) that split the stream cleanly: every packet before them in
+ * decode order shows before them, and every packet after them shows after them.
+ */
+function closedGopKeyframes(pts: number[], keys: boolean[], tb: number): Float64Array {
+  const out: number[] = [];
+  const minAfter = new Float64Array(pts.length + 1).fill(Number.POSITIVE_INFINITY);
+  for (let i = pts.length - 1; i >= 0; i--) minAfter[i] = Math.min(minAfter[i + 1] as number, pts[i] as number);
+  let maxBefore = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < pts.length; i++) {
+    const p = pts[i] as number;
+    if (i > 0 && keys[i] && p > maxBefore && (minAfter[i + 1] as number) > p) out.push(p * tb);
+    if (p > maxBefore) maxBefore = p;
+  }
+  return Float64Array.from(out);
 }
 
 interface InputHeader {
@@ -136,14 +169,17 @@ interface InputHeader {
   fps: number;
   rotation: number;
   durationSec: number;
+  container: string;
 }
 
 export function parseInputHeader(stderr: string): InputHeader {
-  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0 };
+  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0, container: '' };
   // Only the input section: stop at the first "Output #" line.
   const inputPart = stderr.split(/\nOutput #/)[0] ?? stderr;
   const dur = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(inputPart);
   if (dur) out.durationSec = Number(dur[1]) * 3600 + Number(dur[2]) * 60 + Number(dur[3]);
+  const fmt = /Input #0, ([\w,]+), from/.exec(inputPart);
+  if (fmt) out.container = fmt[1] as string;
   const lines = inputPart.split('\n');
   let inVideo = false;
   for (const line of lines) {

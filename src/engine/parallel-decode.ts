@@ -1,0 +1,280 @@
+/**
+ * The decode pass split into time chunks that start at clean keyframes, decoded by several
+ * single-threaded ffmpeg processes at once and handed over in time order. H.264's frame threads
+ * keep only about 1.5 of 2 cores busy (and fewer when B-frames are skipped); independent chunks
+ * keep both busy, so the pass takes about half the time of one process.
+ *
+ * Frames come out exactly as from one decode of the whole file: a chunk starts at a keyframe that
+ * nothing before it refers past (probe.splitPoints), and each chunk keeps only the frames whose
+ * timestamps fall inside it. The layout depends on the video alone, never on the machine, so the
+ * result is the same on 1 core or 8.
+ */
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import type { AnalysisFrame, AnalysisPlan, AnalysisSummary, CandidateFrame } from './analyze.js';
+import { safeInputArgs, spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
+import { BufferPool, ChunkQueue } from './frame-buffers.js';
+import { FrameIndexer, type ProbeResult } from './probe.js';
+import { SIG_BYTES } from './signature.js';
+
+/** Seconds, absolute stream time: a chunk holds the frames with start <= pts < end. */
+export interface ChunkSpan {
+  start: number;
+  end: number;
+}
+
+/** Shortest chunk worth a process of its own. */
+export const MIN_CHUNK_SEC = 6;
+/** Containers whose index makes a seek land exactly on the keyframe asked for. */
+const SEEKABLE = /(^|,)(mov|mp4)(,|$)/;
+const SPLITTABLE_CODECS = new Set(['h264', 'hevc']);
+
+/**
+ * Chunks of about `targetSec` (at least MIN_CHUNK_SEC) cut at split points, or null when the video
+ * is too short, has no usable split point, or is a kind whose seeking is not exact.
+ * @example planChunks(probe, 30) // [{ start: -Infinity, end: 28.73 }, { start: 28.73, end: Infinity }]
+ */
+export function planChunks(probe: ProbeResult, targetSec: number): ChunkSpan[] | null {
+  const d = probe.info.durationSec;
+  if (!probe.timestampsUsable || probe.partial || !SEEKABLE.test(probe.container) || !SPLITTABLE_CODECS.has(probe.info.codec ?? '')) return null;
+  if (d < 2 * MIN_CHUNK_SEC || probe.splitPoints.length === 0) return null;
+  const first = probe.packetTimes[0] as number;
+  const last = first + d;
+  // An even count, so two processes finish together instead of one running the last chunk alone;
+  // fixed (not the machine's core count) so the layout, and with it the result, is the same everywhere.
+  let n = Math.max(2, Math.ceil(d / Math.max(MIN_CHUNK_SEC, targetSec)));
+  n += n % 2;
+  const cuts: number[] = [];
+  for (let i = 1; i < n; i++) {
+    const ideal = first + (i * d) / n;
+    const prev = cuts.at(-1) ?? first;
+    let best: number | undefined;
+    for (const k of probe.splitPoints) {
+      if (k - prev < MIN_CHUNK_SEC || last - k < MIN_CHUNK_SEC) continue;
+      if (best === undefined || Math.abs(k - ideal) < Math.abs(best - ideal)) best = k;
+    }
+    if (best !== undefined && best !== cuts.at(-1)) cuts.push(best);
+  }
+  if (!cuts.length) return null;
+  cuts.sort((a, b) => a - b);
+  const spans: ChunkSpan[] = [];
+  let start = Number.NEGATIVE_INFINITY;
+  for (const c of cuts) {
+    spans.push({ start, end: c });
+    start = c;
+  }
+  spans.push({ start, end: Number.POSITIVE_INFINITY });
+  return spans;
+}
+
+/** How many chunks to decode at once: one per core, at most `cap` (each buffers what it decodes ahead). */
+export function chunkConcurrency(cap: number): number {
+  const env = Number(process.env.FRAMES_DECODE_PROCESSES);
+  if (Number.isInteger(env) && env >= 1) return Math.min(env, 16);
+  return Math.max(1, Math.min(cap, os.availableParallelism()));
+}
+
+/** What one ffmpeg run needs besides its time window (built by runAnalysis). */
+export interface ChunkArgs {
+  decoderArgs: string[];
+  filter: string;
+  outputs: string[];
+  candW: number;
+  candH: number;
+}
+
+type Event =
+  | { kind: 'ana'; t: number; keyframe: boolean; data: Buffer }
+  | { kind: 'cand'; t: number; keyframe: boolean; width: number; height: number; data: Buffer };
+
+interface ShowinfoMeta {
+  pts: number;
+  keyframe: boolean;
+  width: number;
+  height: number;
+}
+
+/**
+ * Decode `spans` with up to `concurrency` processes; frames reach the plan's callbacks in time order.
+ * `maxAheadBytes` bounds the candidate frames held for chunks decoded ahead of their turn.
+ */
+export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: ChunkSpan[], args: ChunkArgs, concurrency: number, maxAheadBytes = Number.POSITIVE_INFINITY): Promise<AnalysisSummary> {
+  const indexer = new FrameIndexer(probe.packetTimes);
+  const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
+  const firstPacket = probe.packetTimes[0] as number;
+  const pool = new BufferPool(args.candW * args.candH * 1.5 || 1);
+  const queues: Event[][] = spans.map(() => []);
+  const finished: boolean[] = spans.map(() => false);
+  let live = 0;
+  let t0: number | undefined;
+  let decoded = 0;
+  let decodeErrors = 0;
+  const tails: string[] = spans.map(() => '');
+  const inner = new AbortController();
+  const onOuter = () => inner.abort(plan.signal?.reason);
+  plan.signal?.addEventListener('abort', onOuter, { once: true });
+
+  const deliver = (e: Event): void => {
+    t0 ??= e.t;
+    const index = indexer.indexOf(e.t);
+    if (e.kind === 'ana') {
+      decoded++;
+      const f: AnalysisFrame = { index, time: e.t - t0, keyframe: e.keyframe, rgb: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
+      plan.onAnalysis(f);
+      return;
+    }
+    let refs = 1;
+    const data = e.data;
+    const frame: CandidateFrame = {
+      index, time: e.t - t0, width: e.width, height: e.height, yuv: data, keyframe: e.keyframe,
+      hold: () => { refs++; },
+      drop: () => { if (--refs === 0) pool.release(data); },
+    };
+    plan.onCandidate?.(frame);
+    frame.drop();
+  };
+  /** Hand over what the live chunk has, then move on through chunks that are already complete. */
+  const pump = (): void => {
+    while (live < spans.length) {
+      const q = queues[live] as Event[];
+      for (const e of q.splice(0)) deliver(e);
+      if (!finished[live]) return;
+      live++;
+    }
+  };
+
+  const runOne = async (i: number, onExit: () => void): Promise<void> => {
+    const span = spans[i] as ChunkSpan;
+    const window: string[] = ['-copyts', '-seek_timestamp', '1'];
+    // A seek just past the keyframe lands on it; nothing is decoded and thrown away before it.
+    if (Number.isFinite(span.start)) window.push('-noaccurate_seek', '-ss', (span.start + frameDur / 2).toFixed(6));
+    if (Number.isFinite(span.end)) {
+      const from = Number.isFinite(span.start) ? span.start : Math.min(0, firstPacket);
+      window.push('-t', (span.end - from + 4 * frameDur).toFixed(6));
+    }
+    const threads = concurrency > 1 ? ['-threads', '1'] : [];
+    const ffArgs = [...safeInputArgs(plan.file, [...args.decoderArgs, ...threads, ...window]), '-an', '-sn', '-dn', '-filter_complex', args.filter, ...args.outputs];
+    const inSpan = (t: number): boolean => t >= span.start - frameDur / 4 && t < span.end - frameDur / 4;
+    const push = (e: Event): void => {
+      if (!inSpan(e.t)) {
+        if (e.kind === 'cand') pool.release(e.data);
+        return;
+      }
+      (queues[i] as Event[]).push(e);
+      if (i === live) pump();
+    };
+    const anaMeta: ShowinfoMeta[] = [];
+    const candMeta: ShowinfoMeta[] = [];
+    const tb: Record<'ana' | 'cand', number> = { ana: 0, cand: 0 };
+    const anaChunks = new ChunkQueue(SIG_BYTES);
+    const candChunks = new ChunkQueue(args.candW * args.candH * 1.5 || 1, pool);
+    const pendingCands: Event[] = [];
+    let lastAnaT = Number.NEGATIVE_INFINITY;
+    // A candidate follows its analysis twin (same pts), so scenes are closed the same way every run.
+    const drain = (final: boolean): void => {
+      while (candMeta.length && candChunks.ready()) {
+        const m = candMeta.shift() as ShowinfoMeta;
+        pendingCands.push({ kind: 'cand', t: m.pts * (tb.cand || 1), keyframe: m.keyframe, width: m.width || args.candW, height: m.height || args.candH, data: candChunks.take() });
+      }
+      for (;;) {
+        while (pendingCands.length && (final || (pendingCands[0] as Event).t <= lastAnaT)) push(pendingCands.shift() as Event);
+        if (!anaMeta.length || !anaChunks.ready()) break;
+        const m = anaMeta.shift() as ShowinfoMeta;
+        lastAnaT = m.pts * (tb.ana || 1);
+        push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, data: anaChunks.take() });
+      }
+    };
+    const run: FfmpegRun = spawnFfmpeg(ffArgs, {
+      input: plan.file,
+      extraPipes: plan.candidates ? 1 : 0,
+      signal: inner.signal,
+      ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
+      onStderrLine: (line) => {
+        const m = /^\[showinfo@(ana|cand) @ [^\]]+\] (.*)$/.exec(line);
+        if (!m) {
+          if (/error while decoding|concealing|corrupt/i.test(line)) decodeErrors++;
+          return;
+        }
+        const which = m[1] as 'ana' | 'cand';
+        const body = m[2] as string;
+        if (body.startsWith('config in time_base')) {
+          const r = /time_base: (\d+)\/(\d+)/.exec(body);
+          if (r) tb[which] = Number(r[1]) / Number(r[2]);
+          return;
+        }
+        const n = /^n:\s*\d+ pts:\s*(-?\d+)/.exec(body);
+        if (!n) return;
+        const size = /s:(\d+)x(\d+)/.exec(body);
+        (which === 'ana' ? anaMeta : candMeta).push({
+          pts: Number(n[1]), keyframe: /iskey:1/.test(body), width: size ? Number(size[1]) : 0, height: size ? Number(size[2]) : 0,
+        });
+        drain(false);
+      },
+    });
+    const stdout = run.child.stdout as Readable;
+    stdout.on('data', (c: Buffer) => { anaChunks.push(c); drain(false); });
+    const fd3 = run.child.stdio[3] as Readable | undefined;
+    fd3?.on('data', (c: Buffer) => { candChunks.push(c); drain(false); });
+    const closed = Promise.all([
+      new Promise<void>((r) => stdout.once('close', () => r())),
+      fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
+    ]);
+    let exitSeen = false;
+    const exit = (): void => { if (!exitSeen) { exitSeen = true; onExit(); } };
+    run.child.once('exit', exit);
+    try {
+      tails[i] = await run.done;
+    } finally {
+      exit();
+    }
+    await closed;
+    drain(true);
+    finished[i] = true;
+    if (i === live) pump();
+  };
+
+  // A process slot frees when ffmpeg exits (its last frames may still be on their way in), and
+  // chunk k starts only while k - live <= concurrency, so at most `concurrency` chunks wait in memory.
+  let nextChunk = 0;
+  let running = 0;
+  let failure: unknown;
+  const consumed: Array<Promise<void>> = [];
+  // Candidates (full-resolution frames) of the chunks ahead of the one being handed over stay in
+  // memory until their turn: the next chunk may always run ahead, later ones only while they fit
+  // the budget (estimated from the candidate step: a chunk's frames are not known before it runs).
+  const frameBytes = args.candW * args.candH * 1.5;
+  const step = plan.candidates?.stepSec ?? 0;
+  const spanSec = (c: ChunkSpan): number => (Number.isFinite(c.end) ? c.end : firstPacket + probe.info.durationSec) - (Number.isFinite(c.start) ? c.start : firstPacket);
+  const chunkBytes = (c: ChunkSpan): number => (plan.candidates && step > 0 ? Math.ceil(spanSec(c) / step + 1) * frameBytes : 0);
+  const aheadBytes = (k: number): number => { let b = 0; for (let j = live + 1; j <= k; j++) b += chunkBytes(spans[j] as ChunkSpan); return b; };
+  let waiters: Array<() => void> = [];
+  const wakeAll = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
+  const schedule = async (): Promise<void> => {
+    while (nextChunk < spans.length && failure === undefined) {
+      if (running >= concurrency || nextChunk - live > concurrency || (nextChunk > live + 1 && aheadBytes(nextChunk) > maxAheadBytes)) {
+        await new Promise<void>((r) => waiters.push(r));
+        continue;
+      }
+      const i = nextChunk++;
+      running++;
+      const exited = { done: () => { running--; wakeAll(); } };
+      consumed.push(runOne(i, exited.done).then(wakeAll, (err: unknown) => {
+        failure ??= err;
+        inner.abort(err);
+        wakeAll();
+      }));
+    }
+  };
+  try {
+    await schedule();
+    await Promise.all(consumed);
+  } finally {
+    plan.signal?.removeEventListener('abort', onOuter);
+  }
+  if (failure !== undefined) {
+    for (const q of queues) for (const e of q.splice(0)) if (e.kind === 'cand') pool.release(e.data);
+    throw failure;
+  }
+  pump();
+  return { decodedFrames: decoded, frameCount: decoded === 0 ? 0 : indexer.frameCount, decodeErrors, stderrTail: tails.join('\n').slice(-64 * 1024) };
+}
