@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { BufferPool, ChunkQueue } from './frame-buffers.js';
+import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
 
 export interface AnalysisFrame {
@@ -88,12 +88,6 @@ export interface AnalysisSummary {
   stderrTail: string;
 }
 
-interface FrameMeta {
-  pts: number;
-  keyframe: boolean;
-  width: number;
-  height: number;
-}
 
 /** Run the decode pass; resolves when ffmpeg has exited and every frame was delivered. */
 export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {
@@ -140,10 +134,10 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
-  const anaMeta: FrameMeta[] = [];
-  const candMeta: FrameMeta[] = [];
-  const tb: Record<string, number> = { ana: 0, cand: 0 };
-  let decodeErrors = 0;
+  const anaMeta: ShowinfoMeta[] = [];
+  const candMeta: ShowinfoMeta[] = [];
+  const info: ShowinfoState = { tb: { ana: 0, cand: 0 }, decodeErrors: 0 };
+  const tb = info.tb;
 
   const run = spawnFfmpeg(args, {
     input: plan.file,
@@ -151,28 +145,9 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
     ...(plan.signal ? { signal: plan.signal } : {}),
     ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
     onStderrLine: (line) => {
-      const m = /^\[showinfo@(ana|cand) @ [^\]]+\] (.*)$/.exec(line);
-      if (!m) {
-        if (/error while decoding|concealing|corrupt/i.test(line)) decodeErrors++;
-        return;
-      }
-      const which = m[1] as 'ana' | 'cand';
-      const body = m[2] as string;
-      if (body.startsWith('config in time_base')) {
-        const r = /time_base: (\d+)\/(\d+)/.exec(body);
-        if (r) tb[which] = Number(r[1]) / Number(r[2]);
-        return;
-      }
-      const n = /^n:\s*\d+ pts:\s*(-?\d+)/.exec(body);
-      if (!n) return;
-      const size = /s:(\d+)x(\d+)/.exec(body);
-      const meta: FrameMeta = {
-        pts: Number(n[1]),
-        keyframe: /iskey:1/.test(body),
-        width: size ? Number(size[1]) : 0,
-        height: size ? Number(size[2]) : 0,
-      };
-      (which === 'ana' ? anaMeta : candMeta).push(meta);
+      const r = readShowinfoLine(line, info);
+      if (!r) return;
+      (r.which === 'ana' ? anaMeta : candMeta).push(r.meta);
       drain();
     },
   });
@@ -186,11 +161,11 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const candChunks = new ChunkQueue(candW * candH * 1.5 || 1, pool);
   // With exact indices (no skipping), candidates are mapped through the analysis frames' pts.
   const ptsToIndex = new Map<number, number>();
-  const pendingCands: Array<{ meta: FrameMeta; data: Buffer }> = [];
+  const pendingCands: Array<{ meta: ShowinfoMeta; data: Buffer }> = [];
   let lastAnaIndex = -1;
 
   /** Index and time of a candidate, once the analysis stream has fixed the time origin. */
-  const candidatePosition = (meta: FrameMeta): { index: number; time: number } | undefined => {
+  const candidatePosition = (meta: ShowinfoMeta): { index: number; time: number } | undefined => {
     if (t0 === undefined) return undefined;
     const t = meta.pts * (tb.cand || 1);
     if (exactIndex) {
@@ -208,7 +183,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
    */
   function deliverCandidates(final: boolean): void {
     while (pendingCands.length) {
-      const c = pendingCands[0] as { meta: FrameMeta; data: Buffer };
+      const c = pendingCands[0] as { meta: ShowinfoMeta; data: Buffer };
       const pos = candidatePosition(c.meta);
       if (!pos) {
         if (!final) return; // its analysis twin has not arrived yet
@@ -233,11 +208,11 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
 
   function drain(final = false): void {
     if (!exactIndex && !indexer) return; // frames wait for the packet timestamps
-    while (candMeta.length && candChunks.ready()) pendingCands.push({ meta: candMeta.shift() as FrameMeta, data: candChunks.take() });
+    while (candMeta.length && candChunks.ready()) pendingCands.push({ meta: candMeta.shift() as ShowinfoMeta, data: candChunks.take() });
     for (;;) {
       deliverCandidates(false);
       if (!anaMeta.length || !anaChunks.ready()) break;
-      const meta = anaMeta.shift() as FrameMeta;
+      const meta = anaMeta.shift() as ShowinfoMeta;
       const data = anaChunks.take();
       const t = meta.pts * (tb.ana || 1);
       if (t0 === undefined) t0 = t;
@@ -285,7 +260,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   return {
     decodedFrames: anaCount,
     frameCount: exactIndex || !indexer ? anaCount : indexer.frameCount,
-    decodeErrors,
+    decodeErrors: info.decodeErrors,
     stderrTail,
   };
 }

@@ -1,4 +1,4 @@
-/** Fixed-size frame buffers read from ffmpeg's pipes: a small free list and a chunk assembler. */
+/** Reading the decode pass's output: fixed-size frame buffers from the pipes, and the showinfo lines on stderr. */
 
 /** Free list of equal-size frame buffers. */
 export class BufferPool {
@@ -40,4 +40,41 @@ export class ChunkQueue {
     this.bytes -= size;
     return out;
   }
+}
+
+/** What one frame's `showinfo` line says. */
+export interface ShowinfoMeta {
+  pts: number;
+  keyframe: boolean;
+  width: number;
+  height: number;
+}
+
+export interface ShowinfoState {
+  /** Time base of each labelled showinfo filter, from its `config in time_base` line. */
+  tb: Record<'ana' | 'cand', number>;
+  decodeErrors: number;
+}
+
+/**
+ * Read one ffmpeg stderr line for the decode pass: a frame line of `showinfo@ana` or
+ * `showinfo@cand` is returned; time bases and decode errors are recorded in `state`.
+ */
+export function readShowinfoLine(line: string, state: ShowinfoState): { which: 'ana' | 'cand'; meta: ShowinfoMeta } | null {
+  const m = /^\[showinfo@(ana|cand) @ [^\]]+\] (.*)$/.exec(line);
+  if (!m) {
+    if (/error while decoding|concealing|corrupt/i.test(line)) state.decodeErrors++;
+    return null;
+  }
+  const which = m[1] as 'ana' | 'cand';
+  const body = m[2] as string;
+  if (body.startsWith('config in time_base')) {
+    const r = /time_base: (\d+)\/(\d+)/.exec(body);
+    if (r) state.tb[which] = Number(r[1]) / Number(r[2]);
+    return null;
+  }
+  const n = /^n:\s*\d+ pts:\s*(-?\d+)/.exec(body);
+  if (!n) return null;
+  const size = /s:(\d+)x(\d+)/.exec(body);
+  return { which, meta: { pts: Number(n[1]), keyframe: /iskey:1/.test(body), width: size ? Number(size[1]) : 0, height: size ? Number(size[2]) : 0 } };
 }

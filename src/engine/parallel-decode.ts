@@ -13,7 +13,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type { AnalysisFrame, AnalysisPlan, AnalysisSummary, CandidateFrame } from './analyze.js';
 import { safeInputArgs, spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
-import { BufferPool, ChunkQueue } from './frame-buffers.js';
+import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
 import { SIG_BYTES } from './signature.js';
 
@@ -87,13 +87,6 @@ type Event =
   | { kind: 'ana'; t: number; keyframe: boolean; data: Buffer }
   | { kind: 'cand'; t: number; keyframe: boolean; width: number; height: number; data: Buffer };
 
-interface ShowinfoMeta {
-  pts: number;
-  keyframe: boolean;
-  width: number;
-  height: number;
-}
-
 /**
  * Decode `spans` with up to `concurrency` processes; frames reach the plan's callbacks in time order.
  * `maxAheadBytes` bounds the candidate frames held for chunks decoded ahead of their turn.
@@ -165,7 +158,8 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     };
     const anaMeta: ShowinfoMeta[] = [];
     const candMeta: ShowinfoMeta[] = [];
-    const tb: Record<'ana' | 'cand', number> = { ana: 0, cand: 0 };
+    const info: ShowinfoState = { tb: { ana: 0, cand: 0 }, decodeErrors: 0 };
+    const tb = info.tb;
     const anaChunks = new ChunkQueue(SIG_BYTES);
     const candChunks = new ChunkQueue(args.candW * args.candH * 1.5 || 1, pool);
     const pendingCands: Event[] = [];
@@ -190,24 +184,9 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       signal: inner.signal,
       ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
       onStderrLine: (line) => {
-        const m = /^\[showinfo@(ana|cand) @ [^\]]+\] (.*)$/.exec(line);
-        if (!m) {
-          if (/error while decoding|concealing|corrupt/i.test(line)) decodeErrors++;
-          return;
-        }
-        const which = m[1] as 'ana' | 'cand';
-        const body = m[2] as string;
-        if (body.startsWith('config in time_base')) {
-          const r = /time_base: (\d+)\/(\d+)/.exec(body);
-          if (r) tb[which] = Number(r[1]) / Number(r[2]);
-          return;
-        }
-        const n = /^n:\s*\d+ pts:\s*(-?\d+)/.exec(body);
-        if (!n) return;
-        const size = /s:(\d+)x(\d+)/.exec(body);
-        (which === 'ana' ? anaMeta : candMeta).push({
-          pts: Number(n[1]), keyframe: /iskey:1/.test(body), width: size ? Number(size[1]) : 0, height: size ? Number(size[2]) : 0,
-        });
+        const r = readShowinfoLine(line, info);
+        if (!r) return;
+        (r.which === 'ana' ? anaMeta : candMeta).push(r.meta);
         drain(false);
       },
     });
@@ -228,6 +207,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       exit();
     }
     await closed;
+    decodeErrors += info.decodeErrors;
     drain(true);
     finished[i] = true;
     if (i === live) pump();
