@@ -7,9 +7,9 @@
  */
 import type { Readable } from 'node:stream';
 import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
+import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
 
 export interface AnalysisFrame {
@@ -87,7 +87,6 @@ export interface AnalysisSummary {
   decodeErrors: number;
   stderrTail: string;
 }
-
 
 /** Run the decode pass; resolves when ffmpeg has exited and every frame was delivered. */
 export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> {

@@ -28,7 +28,7 @@ const RESERVOIR_BYTES = 24 * 1024 * 1024;
  * so it is decoded in one pass.
  */
 const AHEAD_BYTES = 64 * 1024 * 1024;
-const MIN_CHUNK_SEC = 12;
+const EXTRACT_MIN_CHUNK_SEC = 12;
 const MAX_CHUNK_SEC = 30;
 
 /** What a pick keeps of its frame once encoding has the pixels: never the pixel buffer itself. */
@@ -181,7 +181,7 @@ class ExtractionJob {
       skip: !all && canSkipBFrames(this.probe) ? 'noref' : 'none',
       skipLoopFilter: false,
       candidates: { width: Math.max(2, width), height: Math.max(2, height), stepSec: step },
-      chunking: { maxSec: MAX_CHUNK_SEC, minSec: MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
+      chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {

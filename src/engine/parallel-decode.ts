@@ -142,6 +142,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     // A seek just past the keyframe lands on it; nothing is decoded and thrown away before it.
     if (Number.isFinite(span.start)) window.push('-noaccurate_seek', '-ss', (span.start + frameDur / 2).toFixed(6));
     if (Number.isFinite(span.end)) {
+      // -t counts from the seek point, or from the file's start (0, or earlier with negative pts).
       const from = Number.isFinite(span.start) ? span.start : Math.min(0, firstPacket);
       window.push('-t', (span.end - from + 4 * frameDur).toFixed(6));
     }
@@ -198,6 +199,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       new Promise<void>((r) => stdout.once('close', () => r())),
       fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
     ]);
+    // 'exit' comes before the pipes close: the slot is free while the last frames are still read.
     let exitSeen = false;
     const exit = (): void => { if (!exitSeen) { exitSeen = true; onExit(); } };
     run.child.once('exit', exit);
@@ -237,8 +239,8 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       }
       const i = nextChunk++;
       running++;
-      const exited = { done: () => { running--; wakeAll(); } };
-      consumed.push(runOne(i, exited.done).then(wakeAll, (err: unknown) => {
+      const onExit = (): void => { running--; wakeAll(); };
+      consumed.push(runOne(i, onExit).then(wakeAll, (err: unknown) => {
         failure ??= err;
         inner.abort(err);
         wakeAll();
