@@ -22,13 +22,14 @@ const CANDIDATE_STEP_SEC = 0.4;
 /** Memory for the open scene's full-resolution candidates. */
 const RESERVOIR_BYTES = 24 * 1024 * 1024;
 /**
- * Memory for the candidates of a chunk decoded ahead of the one being handed over (parallel-decode.ts).
- * 720p gets chunks of about 18 s. 1080p would get 8 s: shorter chunks cost more than they gain
- * (node falls behind two decoders and the scheduler waits), and memory there is near its target,
- * so it is decoded in one pass.
+ * Memory for the candidates of a chunk decoded ahead of the one being handed over (parallel-decode.ts),
+ * and the shortest chunk worth it. Measured on the 60 s 720p bench video (Node 22): two 30 s chunks
+ * 2.47 s, four 15 s chunks 2.78 s, eight 7.5 s chunks 2.8-3.7 s (each process costs start-up, and
+ * the scheduler waits for node more often), at about the same peak tree memory (330-360 MB, 1 and
+ * 5 min). 1080p frames would get 16 s chunks: 1080p is decoded in one pass, which keeps it under 300 MB.
  */
-const AHEAD_BYTES = 64 * 1024 * 1024;
-const EXTRACT_MIN_CHUNK_SEC = 12;
+const AHEAD_BYTES = 128 * 1024 * 1024;
+const EXTRACT_MIN_CHUNK_SEC = 20;
 const MAX_CHUNK_SEC = 30;
 
 /** What a pick keeps of its frame once encoding has the pixels: never the pixel buffer itself. */
