@@ -7,6 +7,9 @@
  *   detect         node bin/frames.js detect v --json
  *   extract        node bin/frames.js extract v --out <tmp>      (default settings)
  * and compares medians: detect <= 0.7x and extract <= 0.8x of the plain decode's wall time.
+ * Then one more run of each under bash's `times` gives the CPU seconds of its whole process tree,
+ * and with them the lowest wall time the machine's cores allow for that work (CPU / cores): a
+ * ratio target under that floor needs less work, not better scheduling.
  * The CLI runs from dist/: the bench compiles it first when dist/ is missing or stale.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -14,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { scoreCuts, type TruthEntry } from '../fixtures/score.js';
 import { benchVideo, ffmpegBin } from '../fixtures/synth.js';
-import { CLI, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
+import { CLI, cpuSeconds, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
 
 export const DETECT_TARGET = 0.7;
 export const EXTRACT_TARGET = 0.8;
@@ -59,6 +62,8 @@ export async function run(): Promise<void> {
   const outRoot = await mkdtemp(path.join(os.tmpdir(), 'frames-speed-'));
   type Kind = 'decode' | 'detect' | 'extract';
   const times: Record<Kind, number[]> = { decode: [], detect: [], extract: [] };
+  const cpu: Record<Kind, number> = { decode: NaN, detect: NaN, extract: NaN };
+  let cpuCores = 1;
   const failures: string[] = [];
   const once = async (kind: Kind, i: number): Promise<void> => {
     let r: Timed;
@@ -85,6 +90,20 @@ export async function run(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       for (let k = 0; k < kinds.length; k++) await once(kinds[(i + k) % kinds.length] as Kind, i);
     }
+    console.log('CPU of each (one more run each, whole process tree) ...');
+    const cores = os.availableParallelism();
+    const cmds: Record<Kind, [string, string[]]> = {
+      decode: [ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']],
+      detect: [node, [CLI, 'detect', video.path, '--json']],
+      extract: [node, [CLI, 'extract', video.path, '--out', path.join(outRoot, 'cpu')]],
+    };
+    for (const k of ['decode', 'detect', 'extract'] as Kind[]) {
+      const [bin, args] = cmds[k];
+      const c = await cpuSeconds(bin, args);
+      if (c.code !== 0) failures.push(`${k} (CPU run) exited ${c.code}`);
+      cpu[k] = c.user + c.sys;
+    }
+    cpuCores = cores;
   } finally {
     await rm(outRoot, { recursive: true, force: true });
   }
@@ -98,17 +117,19 @@ export async function run(): Promise<void> {
   const ext = median(times.extract);
   const rd = det / dec;
   const re = ext / dec;
+  const floor = (c: number): string => fmt(c / cpuCores / (dec / 1000), 2);
   const passD = rd <= DETECT_TARGET;
   const passE = re <= EXTRACT_TARGET;
   console.log(
     '\n' +
       table([
-        ['command', 'median s', 'runs (s)', 'ratio', 'target', 'result'],
-        ['ffmpeg -i v -an -f null -', fmt(dec / 1000, 2), times.decode.map((t) => fmt(t / 1000, 2)).join(' '), '1.00', '', ''],
-        ['frames detect v --json', fmt(det / 1000, 2), times.detect.map((t) => fmt(t / 1000, 2)).join(' '), fmt(rd, 2), `<= ${DETECT_TARGET}`, passD ? 'PASS' : 'FAIL'],
-        ['frames extract v --out d', fmt(ext / 1000, 2), times.extract.map((t) => fmt(t / 1000, 2)).join(' '), fmt(re, 2), `<= ${EXTRACT_TARGET}`, passE ? 'PASS' : 'FAIL'],
+        ['command', 'median s', 'runs (s)', 'ratio', 'target', 'result', 'CPU s', 'floor'],
+        ['ffmpeg -i v -an -f null -', fmt(dec / 1000, 2), times.decode.map((t) => fmt(t / 1000, 2)).join(' '), '1.00', '', '', fmt(cpu.decode, 2), floor(cpu.decode)],
+        ['frames detect v --json', fmt(det / 1000, 2), times.detect.map((t) => fmt(t / 1000, 2)).join(' '), fmt(rd, 2), `<= ${DETECT_TARGET}`, passD ? 'PASS' : 'FAIL', fmt(cpu.detect, 2), floor(cpu.detect)],
+        ['frames extract v --out d', fmt(ext / 1000, 2), times.extract.map((t) => fmt(t / 1000, 2)).join(' '), fmt(re, 2), `<= ${EXTRACT_TARGET}`, passE ? 'PASS' : 'FAIL', fmt(cpu.extract, 2), floor(cpu.extract)],
       ]),
   );
+  console.log(`(CPU s: user + system of the whole process tree, one run. floor: CPU / ${cpuCores} cores, as a ratio of the plain decode's median wall time: no schedule on this machine beats it.)`);
   console.log(`\nspeed: ${passD && passE ? 'PASS' : 'FAIL'}`);
   if (!passD || !passE) fail();
 }

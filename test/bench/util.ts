@@ -73,6 +73,27 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
   });
 }
 
+/**
+ * CPU seconds (user + system) of a command and every process it waited for (node's ffmpeg
+ * children included), read from bash's `times`: Node does not report its children's usage.
+ */
+export function cpuSeconds(bin: string, args: string[], cwd = REPO_ROOT): Promise<{ user: number; sys: number; code: number | null }> {
+  const script = '"$@" >/dev/null 2>&1; rc=$?; times; exit $rc';
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script, 'bash', bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // `times` prints the shell's own usage, then its children's: "0m3.870s 0m0.520s".
+      const lines = Buffer.concat(out).toString('utf8').trim().split('\n');
+      const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines.at(-1) ?? '');
+      if (!m) { reject(new Error(`cpuSeconds: unexpected \`times\` output: ${lines.join(' | ')}`)); return; }
+      resolve({ user: Number(m[1]) * 60 + Number(m[2]), sys: Number(m[3]) * 60 + Number(m[4]), code });
+    });
+  });
+}
+
 let pageSize = 0;
 function getPageSize(): number {
   if (!pageSize) {
