@@ -146,6 +146,7 @@ export async function run(): Promise<void> {
     return;
   }
   let ok = true;
+  let strictMiss = '';
 
   const corpus = await evaluateCorpus(detect);
   if (!corpus) {
@@ -161,7 +162,10 @@ export async function run(): Promise<void> {
     const passSup = supplemented.f1 >= CORPUS_TARGET && crashed === 0;
     console.log(`corpus micro-F1 ${fmt(supplemented.f1)} with the ${TRUTH_GAPS.length} dissolves the truth omits added (test/fixtures/truth-gaps.ts): ${passSup ? 'PASS' : 'FAIL'}`);
     for (const g of TRUTH_GAPS) console.log(`  truth gap: ${g.video} ${g.transition.join('-')}: ${g.evidence}`);
-    ok &&= passSup;
+    // The verdict follows the target as set, on the truth files as they are: the supplemented
+    // score says why it is missed, it does not excuse it.
+    ok &&= pass && passSup;
+    if (!pass && passSup) strictMiss = `corpus micro-F1 ${fmt(micro.f1)} < ${CORPUS_TARGET} on the truth files as they are; ${fmt(supplemented.f1)} with the omitted dissolves added`;
   }
 
   console.log('\ngenerating / reusing synthetic hard cases ...');
@@ -181,6 +185,6 @@ export async function run(): Promise<void> {
   }
   const allPass = synth.every((r) => r.score.f1 >= HARD_CASE_TARGET && !r.error);
   console.log(`synthetic micro-F1 ${fmt(micro.f1)}; every hard case >= ${HARD_CASE_TARGET}: ${allPass ? 'PASS' : 'FAIL'}`);
-  console.log(`\naccuracy: ${ok ? 'PASS' : 'FAIL'}`);
+  console.log(`\naccuracy: ${ok ? 'PASS' : 'FAIL'}${strictMiss ? ` (${strictMiss})` : ''}`);
   if (!ok) fail();
 }
