@@ -63,47 +63,38 @@ export async function run(): Promise<void> {
   type Kind = 'decode' | 'detect' | 'extract';
   const times: Record<Kind, number[]> = { decode: [], detect: [], extract: [] };
   const cpu: Record<Kind, number> = { decode: NaN, detect: NaN, extract: NaN };
-  let cpuCores = 1;
+  const cpuCores = os.availableParallelism();
   const failures: string[] = [];
+  /** The command line of each kind, the one place they are written. */
+  const command = (kind: Kind, out: string): [string, string[]] =>
+    kind === 'decode' ? [ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']]
+      : kind === 'detect' ? [node, [CLI, 'detect', video.path, '--json']]
+        : [node, [CLI, 'extract', video.path, '--out', out]];
   const once = async (kind: Kind, i: number): Promise<void> => {
-    let r: Timed;
-    if (kind === 'decode') {
-      r = await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
-    } else if (kind === 'detect') {
-      r = await runTimed(node, [CLI, 'detect', video.path, '--json'], { keepStdout: true });
-      if (i === 0 && r.code === 0) console.log(`    (${describeCuts(r.stdout, video.truth.cuts)})`);
-    } else {
-      const out = path.join(outRoot, `run${i}`);
-      r = await runTimed(node, [CLI, 'extract', video.path, '--out', out]);
-      if (i === 0 && r.code === 0) console.log(`    (extract wrote ${await countFiles(out)} files)`);
-      await rm(out, { recursive: true, force: true });
-    }
+    const out = path.join(outRoot, `run${i}`);
+    const [bin, args] = command(kind, out);
+    const r: Timed = await runTimed(bin, args, { keepStdout: kind === 'detect' });
+    if (i === 0 && r.code === 0 && kind === 'detect') console.log(`    (${describeCuts(r.stdout, video.truth.cuts)})`);
+    if (i === 0 && r.code === 0 && kind === 'extract') console.log(`    (extract wrote ${await countFiles(out)} files)`);
+    if (kind === 'extract') await rm(out, { recursive: true, force: true });
     if (r.code !== 0) failures.push(`${kind} run ${i} exited ${r.code}: ${r.stderr.split('\n').slice(-5).join(' | ')}`);
     times[kind].push(r.ms);
     process.stdout.write(`  ${kind.padEnd(7)} run ${i + 1}: ${fmt(r.ms / 1000, 2)} s${r.code !== 0 ? ' (FAILED)' : ''}\n`);
   };
+  const kinds: Kind[] = ['decode', 'detect', 'extract'];
   try {
     // one untimed warm-up of each (page cache, JIT of node startup), then rotate the order every round
     console.log('warm-up ...');
-    await runTimed(ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']);
-    const kinds: Kind[] = ['decode', 'detect', 'extract'];
+    await runTimed(...command('decode', ''));
     for (let i = 0; i < runs; i++) {
       for (let k = 0; k < kinds.length; k++) await once(kinds[(i + k) % kinds.length] as Kind, i);
     }
     console.log('CPU of each (one more run each, whole process tree) ...');
-    const cores = os.availableParallelism();
-    const cmds: Record<Kind, [string, string[]]> = {
-      decode: [ffmpegBin(), ['-hide_banner', '-nostdin', '-v', 'error', '-i', video.path, '-an', '-f', 'null', '-']],
-      detect: [node, [CLI, 'detect', video.path, '--json']],
-      extract: [node, [CLI, 'extract', video.path, '--out', path.join(outRoot, 'cpu')]],
-    };
-    for (const k of ['decode', 'detect', 'extract'] as Kind[]) {
-      const [bin, args] = cmds[k];
-      const c = await cpuSeconds(bin, args);
+    for (const k of kinds) {
+      const c = await cpuSeconds(...command(k, path.join(outRoot, 'cpu')));
       if (c.code !== 0) failures.push(`${k} (CPU run) exited ${c.code}`);
       cpu[k] = c.user + c.sys;
     }
-    cpuCores = cores;
   } finally {
     await rm(outRoot, { recursive: true, force: true });
   }
