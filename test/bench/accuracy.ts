@@ -4,7 +4,8 @@
  * Runs the engine's `detectScenes` (default settings) over the development corpus (../shared/corpus,
  * or $CORPUS_DIR) and over every synthetic hard case (test/fixtures/synth.ts), prints a table per file
  * and micro-averaged precision / recall / F1 per group, and fails (exit code 1) below the targets:
- * corpus micro-F1 >= 0.98, each hard case F1 >= 0.95, and no detection at a camera flash.
+ * corpus micro-F1 >= 0.98, each hard case micro-F1 >= 0.95 over its videos (HARD_CASE_VARIANTS
+ * seeds), and no detection at a camera flash.
  *
  * $BENCH_DETECT_OPTS may hold JSON DetectOptions (e.g. '{"threshold":30}') for tuning runs.
  */
@@ -28,6 +29,8 @@ export interface FileResult {
   score: CutScore;
   ms: number;
   error?: string;
+  /** The hard case a synthetic video is a variant of. */
+  hardCase?: string;
   /** Detections within FLASH_WINDOW frames of a flash (flashes clip only). */
   flashHits?: number[];
 }
@@ -130,7 +133,10 @@ export async function evaluateCorpus(detect: Detect): Promise<{ results: FileRes
 export async function evaluateHardCases(detect: Detect, clips?: SynthClip[]): Promise<FileResult[]> {
   const list = clips ?? (await allHardCases());
   const results: FileResult[] = [];
-  for (const c of list) results.push(await evaluate(detect, 'synthetic', c.name, c.path, c.truth.cuts, c.meta.flashes));
+  for (const c of list) {
+    const r = await evaluate(detect, 'synthetic', c.seed === undefined ? c.name : `${c.name} seed ${c.seed}`, c.path, c.truth.cuts, c.meta.flashes);
+    results.push({ ...r, hardCase: c.name });
+  }
   return results;
 }
 
@@ -174,16 +180,24 @@ export async function run(): Promise<void> {
   console.log(`synthetic clips ready in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   const synth = await evaluateHardCases(detect, clips);
   const micro = printGroup('synthetic hard cases', synth);
+  // The target holds per case, over all of its videos (one seed alone is too easy to fit).
+  const cases = [...new Set(synth.map((r) => r.hardCase ?? r.name))];
+  let allPass = true;
+  for (const name of cases) {
+    const mine = synth.filter((r) => (r.hardCase ?? r.name) === name);
+    const m = microAverage(mine.map((r) => r.score));
+    const crashed = mine.filter((r) => r.error).length;
+    const pass = m.f1 >= HARD_CASE_TARGET && crashed === 0;
+    console.log(`  ${name}: micro-F1 ${fmt(m.f1)} over ${mine.length} video(s) (tp ${m.tp}, fp ${m.fp}, fn ${m.fn})${crashed ? `, ${crashed} crashed` : ''}: ${pass ? 'PASS' : 'FAIL'}`);
+    allPass &&= pass;
+  }
   for (const r of synth) {
-    const pass = r.score.f1 >= HARD_CASE_TARGET && !r.error;
-    if (!pass) console.log(`  ${r.name}: F1 ${fmt(r.score.f1)} < ${HARD_CASE_TARGET}${r.error ? ' (crashed)' : ''}: FAIL`);
     if (r.flashHits && r.flashHits.length > 0) {
       console.log(`  ${r.name}: ${r.flashHits.length} detection(s) at flash frames (${r.flashHits.join(',')}): FAIL`);
       ok = false;
     }
-    ok &&= pass;
   }
-  const allPass = synth.every((r) => r.score.f1 >= HARD_CASE_TARGET && !r.error);
+  ok &&= allPass;
   console.log(`synthetic micro-F1 ${fmt(micro.f1)}; every hard case >= ${HARD_CASE_TARGET}: ${allPass ? 'PASS' : 'FAIL'}`);
   console.log(`\naccuracy: ${ok ? 'PASS' : 'FAIL'}${strictMiss ? ` (${strictMiss})` : ''}`);
   if (!ok) fail();
