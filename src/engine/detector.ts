@@ -6,7 +6,9 @@
  * a flash (the picture comes back within a few frames), and at least minSceneLen after the last cut.
  * Gradual transitions (dissolves): over 0.4-2 s the picture changes a lot, the frames in between
  * are cross-fades of the two ends (blend residual small), and the picture is steady before and
- * after. Fades to or from a blank frame are not shot changes (as in PySceneDetect).
+ * after: its colours do not change, or (over spans up to ~1.3 s) not in the direction of the
+ * transition, so a shot drifting in colour can still dissolve into the next while a hue rotation
+ * is no dissolve. Fades to or from a blank frame are not shot changes (as in PySceneDetect).
  *
  * Memory is bounded: only the last few seconds of signatures are kept.
  */
@@ -50,6 +52,17 @@ const BLANK_RUN_SEC = 0.5;
 const GRADUAL_MIN_HIST = 0.35;
 /** Colour change per second around a dissolve, at most this fraction of the rate inside it. */
 const GRADUAL_RATE_RATIO = 0.6;
+/**
+ * Spans up to this long are judged by the direction of the change before them rather than by its
+ * rate: over longer stretches evolving content (a zoom, a pan) loses any one direction.
+ */
+const GRADUAL_DIRECTIONAL_SEC = 1.35;
+/** Before a dissolve, the picture heads towards its end at most this fraction of the rate inside it. */
+const GRADUAL_ALONG_RATIO = 0.25;
+/** Longer spans: a change before it this aligned is drift whatever its rate. */
+const GRADUAL_LONG_ALONG_RATIO = 0.5;
+/** ...and has covered at most this fraction of the change in the STEADY_SEC before it. */
+const GRADUAL_STEADY_ALONG = 0.3;
 /** Frames inside a dissolve differ from the best cross-fade of its ends by at most this fraction of the change. */
 const GRADUAL_MAX_BLEND = 0.35;
 const DEBUG = Boolean(process.env.FRAMES_DEBUG_DETECTOR);
@@ -225,8 +238,14 @@ export class SceneDetector {
       // ...between two pictures whose colours are steady before and after (judged on histograms,
       // which motion does not disturb)...
       if (!this.steadyAfter(bi, H)) { why('not steady after'); continue; }
+      const directional = b.time - a.time <= GRADUAL_DIRECTIONAL_SEC;
       const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
-      if (pi >= 0 && histogramDistance((this.entries[pi] as Entry).sig, a.sig) > 0.3 * H) { why('not steady before'); continue; }
+      if (pi >= 0) {
+        // Colours that change before `a` but not the way the transition goes are a shot drifting on
+        // its own, not the transition begun early; no such excuse across the previous boundary.
+        const p = this.entries[pi] as Entry;
+        if (histogramDistance(p.sig, a.sig) > 0.3 * H && (!directional || p.index < this.gradualFloor || alongFraction(p.sig, a.sig, a.sig, b.sig) > GRADUAL_STEADY_ALONG)) { why('not steady before'); continue; }
+      }
       // ...and the colours change much faster inside than just before it: slow pans and zooms
       // drift at one rate throughout. (Judged over up to a second: histogram noise dominates
       // shorter stretches.)
@@ -238,7 +257,18 @@ export class SceneDetector {
         const w = this.entries[wi] as Entry;
         const rateIn = H / max(1e-3, b.time - a.time);
         const rateBefore = histogramDistance(w.sig, a.sig) / max(1e-3, a.time - w.time);
-        if (rateBefore > GRADUAL_RATE_RATIO * rateIn) { why(`rate in ${rateIn.toFixed(2)} vs before ${rateBefore.toFixed(2)}`); continue; }
+        // Over a short span the direction of the change tells more than its rate: a shot drifting
+        // in colour on its own may run into a dissolve (it heads elsewhere), while a hue rotation
+        // goes on the way it went. Over longer spans evolving content loses its direction, so the
+        // rate decides, unless the change before is plainly the same one.
+        const along = this.alongBefore(wi, ai, b);
+        const drifts = directional && along !== undefined
+          ? along > GRADUAL_ALONG_RATIO
+          : rateBefore > GRADUAL_RATE_RATIO * rateIn || (along ?? 0) > GRADUAL_LONG_ALONG_RATIO;
+        if (drifts) {
+          why(`rate in ${rateIn.toFixed(2)} vs before ${rateBefore.toFixed(2)}, along ${along?.toFixed(2)}`);
+          continue;
+        }
       }
       // ...that is not a fade to or from black or white...
       if (isFadeLike(a.sig, b.sig)) { why('fade'); continue; }
@@ -275,6 +305,20 @@ export class SceneDetector {
       this.gradualFloor = b.index;
       return;
     }
+  }
+
+  /**
+   * How far the picture moves towards `b` before entry `ai` (from `wi` on, after the previous
+   * transition), per second, as a fraction of its rate from `ai` to `b`; undefined when that
+   * stretch is too short to tell.
+   */
+  private alongBefore(wi: number, ai: number, b: Entry): number | undefined {
+    let k = wi;
+    while (k < ai && (this.entries[k] as Entry).index < this.gradualFloor) k++;
+    const w = this.entries[k] as Entry;
+    const a = this.entries[ai] as Entry;
+    if (a.time - w.time < 0.2) return undefined;
+    return (alongFraction(w.sig, a.sig, a.sig, b.sig) / (a.time - w.time)) * (b.time - a.time);
   }
 
   /** The colours stop changing after entry `bi`: the transition is over, not still going. */
@@ -342,4 +386,20 @@ export class SceneDetector {
 function isFadeLike(a: Signature, b: Signature): boolean {
   const [lo, hi] = a.stdV < b.stdV ? [a, b] : [b, a];
   return lo.stdV < 0.45 * hi.stdV && (lo.meanV < 50 || lo.meanV > 225);
+}
+
+/**
+ * How far the change from `p` to `q` goes in the direction of the change from `a` to `b`, as a
+ * fraction of the latter (RGB thumbnails as vectors): about 1 for the same change, 0 for an
+ * unrelated one (a shot drifting in colour while it dissolves into another).
+ */
+function alongFraction(p: Signature, q: Signature, a: Signature, b: Signature): number {
+  let dot = 0;
+  let norm = 0;
+  for (let i = 0; i < SIG_PIXELS * 3; i++) {
+    const d = (b.rgb[i] as number) - (a.rgb[i] as number);
+    dot += ((q.rgb[i] as number) - (p.rgb[i] as number)) * d;
+    norm += d * d;
+  }
+  return norm === 0 ? 0 : dot / norm;
 }
