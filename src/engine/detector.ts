@@ -240,12 +240,12 @@ export class SceneDetector {
       if (!this.steadyAfter(bi, H)) { why('not steady after'); continue; }
       const directional = b.time - a.time <= GRADUAL_DIRECTIONAL_SEC;
       const pi = this.indexAtTime(a.time - STEADY_SEC, ai);
-      if (pi >= 0) {
-        // Colours that change before `a` but not the way the transition goes are a shot drifting on
-        // its own, not the transition begun early; no such excuse across the previous boundary.
-        const p = this.entries[pi] as Entry;
-        if (histogramDistance(p.sig, a.sig) > 0.3 * H && (!directional || p.index < this.gradualFloor || alongFraction(p.sig, a.sig, a.sig, b.sig) > GRADUAL_STEADY_ALONG)) { why('not steady before'); continue; }
-      }
+      // A transition needs a picture to come from: none that starts with the video.
+      if (pi < 0) { why('no picture before'); continue; }
+      // Colours that change before `a` but not the way the transition goes are a shot drifting on
+      // its own, not the transition begun early; no such excuse across the previous boundary.
+      const p = this.entries[pi] as Entry;
+      if (histogramDistance(p.sig, a.sig) > 0.3 * H && (!directional || p.index < this.gradualFloor || alongFraction(p.sig, a.sig, a.sig, b.sig) > GRADUAL_STEADY_ALONG)) { why('not steady before'); continue; }
       // ...and the colours change much faster inside than just before it: slow pans and zooms
       // drift at one rate throughout. (Judged over up to a second: histogram noise dominates
       // shorter stretches.)
@@ -262,8 +262,11 @@ export class SceneDetector {
         // goes on the way it went. Over longer spans evolving content loses its direction, so the
         // rate decides, unless the change before is plainly the same one.
         const along = this.alongBefore(wi, ai, b);
+        // (and the same after `b`: a transition does not go on past its end)
+        const z = this.entries[this.entries.length - 1] as Entry;
+        const alongAfter = (alongFraction(b.sig, z.sig, a.sig, b.sig) / max(1e-3, z.time - b.time)) * (b.time - a.time);
         const drifts = directional && along !== undefined
-          ? along > GRADUAL_ALONG_RATIO
+          ? along > GRADUAL_ALONG_RATIO || alongAfter > GRADUAL_ALONG_RATIO
           : rateBefore > GRADUAL_RATE_RATIO * rateIn || (along ?? 0) > GRADUAL_LONG_ALONG_RATIO;
         if (drifts) {
           why(`rate in ${rateIn.toFixed(2)} vs before ${rateBefore.toFixed(2)}, along ${along?.toFixed(2)}`);
