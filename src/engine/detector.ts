@@ -49,6 +49,8 @@ const HISTORY_SEC = 3.8;
 const GRADUAL_SPANS_SEC = [0.5, 0.75, 1.0, 1.3, 1.7, 2.1];
 const STEADY_SEC = 0.3;
 const BLANK_RUN_SEC = 0.5;
+/** A cut that returns to a picture of its own scene this much older is no cut (see returnsToScene). */
+const RETURN_GAP_SEC = 0.3;
 const GRADUAL_MIN_HIST = 0.35;
 /** Colour change per second around a dissolve, at most this fraction of the rate inside it. */
 const GRADUAL_RATE_RATIO = 0.6;
@@ -146,6 +148,7 @@ export class SceneDetector {
     }
     if (isCut && e.index <= this.flashEnd) isCut = false;
     if (isCut && this.isFlash(j)) isCut = false;
+    if (isCut && this.returnsToScene(j)) isCut = false;
     if (isCut && e.time - this.lastBoundaryTime < this.opts.minSceneLenSec && this.boundaries.length > 0) isCut = false;
     if (isCut && this.boundaries.length === 0 && e.time < this.opts.minSceneLenSec) isCut = false;
     if (isCut) {
@@ -202,6 +205,23 @@ export class SceneDetector {
         this.flashEnd = after.index;
         return true;
       }
+    }
+    return false;
+  }
+
+  /**
+   * The jump lands on a picture this scene already showed, more than RETURN_GAP_SEC ago: the end
+   * of something transient (a decoder glitch cleared at the next keyframe, an occlusion), no cut.
+   */
+  private returnsToScene(j: number): boolean {
+    const e = this.entries[j] as Entry;
+    const T = this.opts.threshold;
+    for (let k = j - 1; k >= 0; k--) {
+      const old = this.entries[k] as Entry;
+      if (old.index < this.lastBoundaryFrame) break;
+      if (e.time - old.time < RETURN_GAP_SEC) continue;
+      const back = contentDistance(old.sig, e.sig);
+      if (back < T * 0.6 && back < e.c * 0.45) return true;
     }
     return false;
   }

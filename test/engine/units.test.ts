@@ -63,6 +63,12 @@ describe('SceneDetector', () => {
   it('minimum scene length suppresses a second cut too soon', () => {
     expect(run([...Array(40).fill(A), ...Array(10).fill(B), ...Array(40).fill(A)], 0.6)).toEqual([40]);
   });
+  it('a glitch that builds up and clears at once (a damaged frame until the next keyframe) is no cut', () => {
+    const noise = frame(11);
+    const mix = (w: number) => makeSignature(A.rgb.map((x, i) => Math.round(x * (1 - w) + (noise.rgb[i] as number) * w)));
+    const glitch = Array.from({ length: 20 }, (_, k) => mix((0.6 * (k + 1)) / 20));
+    expect(run([...Array(40).fill(A), ...glitch, ...Array(40).fill(A)])).toEqual([]);
+  });
 });
 
 /** A 4x4 candidate: `blank` gives a uniform black frame, otherwise a black/white checkerboard. */
