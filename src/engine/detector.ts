@@ -13,7 +13,7 @@
  * Memory is bounded: only the last few seconds of signatures are kept.
  */
 import {
-  blendResidual, contentDistance, histogramDistance, isBlankSignature, rgbDistance, SIG_PIXELS, type Signature,
+  blendResidual, contentDistance, histogramDistance, isBlankSignature, meanColourDistance, rgbDistance, SIG_PIXELS, type Signature,
 } from './signature.js';
 import type { TransitionKind } from './types.js';
 // Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
@@ -176,7 +176,9 @@ export class SceneDetector {
    * @returns true when a boundary was emitted for `e`.
    */
   private judgeBlankRun(e: Entry): boolean {
-    const blank = isBlankSignature(e.sig) && (!this.blankRun || rgbDistance(this.blankRun.sig, e.sig) < 1);
+    // The run lasts while the average colour holds: a fade-in ends it as soon as it brightens, but
+    // faint texture moving across a flat-looking field (a blank by its spread) does not.
+    const blank = isBlankSignature(e.sig) && (!this.blankRun || meanColourDistance(this.blankRun.sig, e.sig) < 1);
     if (blank) {
       if (!this.blankRun) this.blankRun = e;
       return false;

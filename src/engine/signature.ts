@@ -23,6 +23,8 @@ export interface Signature {
   /** Mean and standard deviation of V (0-255): near-uniform frames have a tiny stdev. */
   meanV: number;
   stdV: number;
+  /** Mean R, G and B (0-255). */
+  meanRgb: [number, number, number];
 }
 
 /** Build a signature from one packed RGB24 thumbnail of SIG_W x SIG_H. */
@@ -33,10 +35,16 @@ export function makeSignature(rgb: Uint8Array): Signature {
   const hist = new Float32Array(HIST_BINS);
   let sumV = 0;
   let sumV2 = 0;
+  let sumR = 0;
+  let sumG = 0;
+  let sumB = 0;
   for (let p = 0, o = 0; p < SIG_PIXELS; p++, o += 3) {
     const r = rgb[o] as number;
     const g = rgb[o + 1] as number;
     const b = rgb[o + 2] as number;
+    sumR += r;
+    sumG += g;
+    sumB += b;
     const max = r > g ? (r > b ? r : b) : g > b ? g : b;
     const min = r < g ? (r < b ? r : b) : g < b ? g : b;
     const delta = max - min;
@@ -61,7 +69,7 @@ export function makeSignature(rgb: Uint8Array): Signature {
   for (let i = 0; i < HIST_BINS; i++) hist[i] = (hist[i] as number) / SIG_PIXELS;
   const meanV = sumV / SIG_PIXELS;
   const stdV = sqrt(max(0, sumV2 / SIG_PIXELS - meanV * meanV));
-  return { rgb, h, s, v, hist, meanV, stdV };
+  return { rgb, h, s, v, hist, meanV, stdV, meanRgb: [sumR / SIG_PIXELS, sumG / SIG_PIXELS, sumB / SIG_PIXELS] };
 }
 
 /** PySceneDetect's content score: mean of |dH|, |dS|, |dV| (hue taken around the circle). 0-255 scale. */
@@ -113,6 +121,13 @@ export function blendResidual(a: Signature, m: Signature, b: Signature, alpha: n
     d += abs((m.rgb[i] as number) - expected);
   }
   return d / SIG_BYTES;
+}
+
+/** Mean absolute difference of the average R, G and B (0-255): blind to texture, not to a fade. */
+export function meanColourDistance(a: Signature, b: Signature): number {
+  const [r1, g1, b1] = a.meanRgb;
+  const [r2, g2, b2] = b.meanRgb;
+  return (abs(r1 - r2) + abs(g1 - g2) + abs(b1 - b2)) / 3;
 }
 
 /** Near-uniform frame: black, white or a flat colour. */

@@ -63,6 +63,17 @@ describe('SceneDetector', () => {
   it('minimum scene length suppresses a second cut too soon', () => {
     expect(run([...Array(40).fill(A), ...Array(10).fill(B), ...Array(40).fill(A)], 0.6)).toEqual([40]);
   });
+  it('faint texture moving across a flat-looking field is one blank stretch, and the cut out of it is found', () => {
+    // spread 4 (a blank by its spread) and the same average colour throughout, while the pattern
+    // drifts away from the first frame's (20 more pixels flipped each frame)
+    const field = (k: number) => {
+      const rgb = new Uint8Array(SIG_BYTES);
+      for (let p = 0; p < SIG_BYTES / 3; p++) rgb.fill((p + (p < k * 20 ? 1 : 0)) % 2 ? 194 : 186, p * 3, p * 3 + 3);
+      return makeSignature(rgb);
+    };
+    const sigs = [...Array(40).fill(A), ...Array.from({ length: 90 }, (_, k) => field(k)), ...Array(40).fill(B)];
+    expect(run(sigs)).toEqual([40, 130]);
+  });
   it('a glitch that builds up and clears at once (a damaged frame until the next keyframe) is no cut', () => {
     const noise = frame(11);
     const mix = (w: number) => makeSignature(A.rgb.map((x, i) => Math.round(x * (1 - w) + (noise.rgb[i] as number) * w)));
