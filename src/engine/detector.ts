@@ -59,12 +59,12 @@ const GRADUAL_RATE_RATIO = 0.6;
  * rate: over longer stretches evolving content (a zoom, a pan) loses any one direction.
  */
 const GRADUAL_DIRECTIONAL_SEC = 1.35;
-/** Before a dissolve, the picture heads towards its end at most this fraction of the rate inside it. */
+/** Before a dissolve, the picture heads towards its end at most this fraction of the rate inside it... */
 const GRADUAL_ALONG_RATIO = 0.25;
-/** Longer spans: a change before it this aligned is drift whatever its rate. */
-const GRADUAL_LONG_ALONG_RATIO = 0.5;
 /** ...and has covered at most this fraction of the change in the STEADY_SEC before it. */
 const GRADUAL_STEADY_ALONG = 0.3;
+/** Longer spans: a change before it this aligned is drift whatever its rate. */
+const GRADUAL_LONG_ALONG_RATIO = 0.5;
 /** Frames inside a dissolve differ from the best cross-fade of its ends by at most this fraction of the change. */
 const GRADUAL_MAX_BLEND = 0.35;
 const DEBUG = Boolean(process.env.FRAMES_DEBUG_DETECTOR);
