@@ -151,7 +151,15 @@ export async function evaluateHardCases(detect: Detect, clips?: SynthClip[]): Pr
 }
 
 export async function run(): Promise<void> {
-  console.log(`== accuracy (tolerance +-${TOLERANCE} frames, greedy one-to-one; targets: corpus micro-F1 >= ${CORPUS_TARGET}, each hard case micro-F1 >= ${HARD_CASE_TARGET} over its ${benchVariants()} videos)`);
+  let variants: number;
+  try {
+    variants = benchVariants();
+  } catch (e) {
+    console.log(`FAIL: ${(e as Error).message}`);
+    fail();
+    return;
+  }
+  console.log(`== accuracy (tolerance +-${TOLERANCE} frames, greedy one-to-one; targets: corpus micro-F1 >= ${CORPUS_TARGET}, each hard case micro-F1 >= ${HARD_CASE_TARGET} over its ${variants} videos)`);
   if (process.env.BENCH_DETECT_OPTS) console.log(`detect options: ${process.env.BENCH_DETECT_OPTS}`);
   let detect: Detect;
   try {
@@ -186,7 +194,7 @@ export async function run(): Promise<void> {
 
   console.log('\ngenerating / reusing synthetic hard cases ...');
   const t0 = performance.now();
-  const clips = await allHardCases(undefined, benchVariants());
+  const clips = await allHardCases(undefined, variants);
   console.log(`synthetic clips ready in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   const synth = await evaluateHardCases(detect, clips);
   const micro = printGroup('synthetic hard cases', synth);
