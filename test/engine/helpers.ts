@@ -8,7 +8,8 @@ import sharp from 'sharp';
 
 export const FFMPEG = process.env.FFMPEG_PATH || '/usr/bin/ffmpeg';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const corpusDir = path.resolve(repoRoot, '../shared/corpus/videos');
+/** $CORPUS_DIR/videos, else ../shared/corpus/videos (the same rule as test/fixtures/score.ts). */
+export const corpusDir = process.env.CORPUS_DIR ? path.resolve(process.env.CORPUS_DIR, 'videos') : path.resolve(repoRoot, '../shared/corpus/videos');
 export const FPS = 30;
 
 export interface Ran {
