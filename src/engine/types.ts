@@ -31,6 +31,11 @@ export interface Scene {
   endTime: number;
   /** How this scene began: null for the first scene. */
   transitionIn: TransitionKind | null;
+  /**
+   * How strongly the detector's evidence supports the boundary that starts this scene, in [0, 1]
+   * (how far its score cleared the rule's test); null for the first scene.
+   */
+  confidence?: number | null;
 }
 
 export interface DetectionResult {
