@@ -38,11 +38,20 @@ export interface Scene {
   confidence?: number | null;
 }
 
+/** One analysed frame's change score: the cut rule's content score against the previous analysed frame. */
+export interface ScorePoint {
+  frame: number;
+  time: number;
+  score: number;
+}
+
 export interface DetectionResult {
   video: VideoInfo;
   scenes: Scene[];
   /** startFrame of every scene after the first. */
   cuts: number[];
+  /** Per-frame change scores and the threshold they were judged against; only with `traceScores`. */
+  scoreTrace?: { threshold: number; points: ScorePoint[] };
 }
 
 export type ExtractMode = 'scene' | 'interval' | 'hybrid' | 'all';
@@ -59,6 +68,8 @@ export interface DetectOptions {
   timeoutMs?: number;
   /** Called with 0..1 as the analysis progresses. */
   onProgress?: (fraction: number) => void;
+  /** Also return every analysed frame's change score (`DetectionResult.scoreTrace`), e.g. for a report plot. */
+  traceScores?: boolean;
 }
 
 export interface ExtractOptions extends DetectOptions {
@@ -115,7 +126,7 @@ export interface ExtractionResult extends DetectionResult {
   frames: FrameRecord[];
   /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
   fallbackUsed: boolean;
-  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>> &
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>> &
     Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>;
   toolVersion: string;
   /** Milliseconds per stage. */
