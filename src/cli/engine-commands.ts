@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, MultiBar, Presets } from 'cli-progress';
 import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
+import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOptions } from './export-files.js';
 import { findVideos, isDirectory, outputDirFor } from './video-files.js';
 import { extractToDirectory, MANIFEST } from './write-frames.js';
 
@@ -17,15 +18,26 @@ const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string)
 };
 
 export function registerEngineCommands(program: Command, io: { out: (s: string) => void; err: (s: string) => void }): void {
-  program
+  addExportOptions(program
     .command('detect')
     .description('detect scenes in a video and print them (frame numbers are 0-based, in decoded order)')
     .argument('<video>', 'video file')
     .option('--json', 'print one JSON object: {video, scenes, cuts}')
     .option('--threshold <n>', 'content-change threshold, 0-255 scale (PySceneDetect content detector scale)', num('--threshold', { min: 1 }), 27)
-    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
-    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number }) => {
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6))
+    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number } & ExportCliOptions) => {
+      const problem = exportOptionsProblem(opts);
+      if (problem) {
+        io.err(`error: ${problem}`);
+        process.exitCode = 2;
+        return;
+      }
       const result = await detectScenes(video, { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen });
+      if (opts.export && !opts.out) {
+        await writeExports(result, opts, io);
+        return;
+      }
+      for (const f of await writeExports(result, opts, io)) io.err(`wrote ${f}`);
       if (opts.json) {
         const { codec: _c, vfr: _v, ...video } = result.video;
         io.out(JSON.stringify({ video, scenes: result.scenes, cuts: result.cuts }));

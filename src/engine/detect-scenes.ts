@@ -3,6 +3,7 @@ import { InvalidVideoError } from '../errors.js';
 import { runAnalysis } from './analyze.js';
 import { SceneDetector } from './detector.js';
 import { resolveOptions } from './options.js';
+import { ScoreTrace } from './score-trace.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { publicScene, sceneFromBoundaries } from './scenes.js';
 import { makeSignature } from './signature.js';
@@ -29,6 +30,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
   const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+  const trace = options.traceScores ? new ScoreTrace(o.threshold) : null;
   let lastProgress = 0;
   const duration = probe.info.durationSec;
   const summary = await runAnalysis({
@@ -42,7 +44,9 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     chunking: { maxSec: DETECT_CHUNK_SEC },
     ...probeOpts,
     onAnalysis: (f) => {
-      detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
+      const sig = makeSignature(f.rgb);
+      detector.push(f.index, f.time, sig, f.keyframe);
+      trace?.push(f.index, f.time, sig);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         options.onProgress(Math.min(1, f.time / duration));
@@ -50,7 +54,8 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     },
   });
   detector.flush();
-  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
+  const result = finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
+  return trace ? { ...result, scoreTrace: trace.result() } : result;
 }
 
 export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector): DetectionResult {

@@ -10,6 +10,7 @@ import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming } from './image.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
+import { ScoreTrace } from './score-trace.js';
 import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
 import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
 import { makeSignature } from './signature.js';
@@ -176,6 +177,7 @@ class ExtractionJob {
     const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
     const duration = info.durationSec;
     let lastProgress = 0;
+    const trace = this.options.traceScores ? new ScoreTrace(o.threshold) : null;
     const summary = await runAnalysis({
       file: this.file,
       probe: this.probe,
@@ -186,7 +188,9 @@ class ExtractionJob {
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {
-        this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
+        const sig = makeSignature(f.rgb);
+        this.detector.push(f.index, f.time, sig, f.keyframe);
+        trace?.push(f.index, f.time, sig);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
           this.options.onProgress(Math.min(1, f.time / duration));
@@ -198,6 +202,7 @@ class ExtractionJob {
     this.detector.flush();
     this.analyzeMs = performance.now() - t;
     this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector);
+    if (trace) this.detection.scoreTrace = trace.result();
     this.closeScene(null, summary.frameCount - 1);
     this.finish();
   }
