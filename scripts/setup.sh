@@ -2,7 +2,8 @@
 # Fresh-machine setup (Debian/Ubuntu), safe to run again:
 #   1. system packages: ffmpeg, and the PostgreSQL server binaries used by the integration tests
 #      (postgresql-15 when no /usr/lib/postgresql/*/bin/postgres exists); apt is skipped when both
-#      are already there; sudo is used only when not running as root;
+#      are already there; sudo is used only when not running as root; chromium (Debian's, for the
+#      report and WebVTT browser tests, driven by puppeteer-core) when /usr/bin/chromium is missing;
 #   2. `npm ci` from the lockfile (skipped when node_modules was installed from the same lockfile,
 #      package.json and Node major by this script; SETUP_FORCE_NPM_CI=1 forces it);
 #   3. `npm run build` (tsc -> dist/, which bin/frames.js imports).
@@ -41,6 +42,7 @@ have_pg_server() {
 apt_pkgs=()
 command -v ffmpeg >/dev/null 2>&1 || apt_pkgs+=(ffmpeg)
 have_pg_server || apt_pkgs+=(postgresql-15)
+[ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
 
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 ||
@@ -53,7 +55,7 @@ if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   "${SUDO[@]}" apt-get -o Acquire::Retries=3 update -q
   "${SUDO[@]}" apt-get -o Acquire::Retries=3 install -y -q --no-install-recommends "${apt_pkgs[@]}"
 else
-  log "system packages already present (ffmpeg, PostgreSQL server): skipping apt"
+  log "system packages already present (ffmpeg, PostgreSQL server, chromium): skipping apt"
 fi
 
 command -v ffmpeg >/dev/null 2>&1 || die "ffmpeg is still not on PATH after apt-get"

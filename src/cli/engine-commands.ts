@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, MultiBar, Presets } from 'cli-progress';
 import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
+import { relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
 import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOptions } from './export-files.js';
 import { findVideos, isDirectory, outputDirFor } from './video-files.js';
 import { extractToDirectory, MANIFEST } from './write-frames.js';
@@ -72,6 +73,7 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .option('--dry-run', 'analyse and report what would be written, write nothing')
     .option('--concurrency <n>', 'videos processed at once (folder input)', num('--concurrency', { int: true, min: 1 }), 1)
     .option('--json', 'print the manifest (single file) or a summary (folder) as JSON')
+    .option('--report', 'also write report.html and contact-sheet.jpg per video (and index.html for a folder)')
     .action(async (input: string, opts: ExtractCliOptions) => {
       const code = await runExtract(input, opts, io);
       if (code !== 0) process.exitCode = code;
@@ -96,6 +98,7 @@ interface ExtractCliOptions {
   dryRun?: boolean;
   concurrency: number;
   json?: boolean;
+  report?: boolean;
 }
 
 async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
@@ -106,7 +109,9 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
     ...(opts.targetFrames !== undefined ? { targetFrames: opts.targetFrames } : {}),
     ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
     ...(opts.maxWidth !== undefined ? { maxWidth: opts.maxWidth } : {}),
+    ...(opts.report ? { traceScores: true } : {}),
   };
+  const reports: IndexEntry[] = [];
   const folder = await isDirectory(input);
   const videos = folder ? await findVideos(input) : [input];
   if (folder && videos.length === 0) {
@@ -133,7 +138,11 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
       }
       const bar = bars?.create(100, 0, { name: path.basename(video) }) ?? null;
       try {
-        const { manifest } = await extractToDirectory(video, dir, { ...base, onProgress: (f) => bar?.update(Math.round(f * 100)) }, opts.dryRun);
+        const { manifest, result } = await extractToDirectory(video, dir, { ...base, onProgress: (f) => bar?.update(Math.round(f * 100)) }, opts.dryRun);
+        if (opts.report && !opts.dryRun) {
+          const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
+          reports.push({ video, href: folder ? relativeHref(opts.out, html) : html, ...entry });
+        }
         summary.processed++;
         summary.frames += manifest.frames.length;
         if (!folder && opts.json) io.out(JSON.stringify(manifest, null, 2));
@@ -151,6 +160,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, videos.length) }, worker));
   bars?.stop();
+  if (folder && opts.report && !opts.dryRun) await writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, reports.sort((a, b) => a.video.localeCompare(b.video)));
   if (folder) {
     if (opts.json) io.out(JSON.stringify({ ...summary, failures }, null, 2));
     else io.out(`done: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.frames} frames`);

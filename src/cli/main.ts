@@ -3,8 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { TOOL_VERSION } from '../engine/manifest.js';
 import { errorMessage, FramesError } from '../errors.js';
 import { registerEngineCommands } from './engine-commands.js';
+import { registerReportCommand } from './report-command.js';
 
-const ENGINE_COMMANDS = new Set(['detect', 'extract']);
+const ENGINE_COMMANDS = new Set(['detect', 'extract', 'report']);
 
 export async function main(argv: string[], io = { out: (s: string) => console.log(s), err: (s: string) => console.error(s) }): Promise<number> {
   const program = new Command('frames')
@@ -13,6 +14,7 @@ export async function main(argv: string[], io = { out: (s: string) => console.lo
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerEngineCommands(program, io);
+  registerReportCommand(program, io);
   // Engine commands start fast: the service commands (AWS SDK, supabase-js) load only when asked for.
   const sub = argv.slice(2).find((a) => !a.startsWith('-'));
   if (sub === undefined || !ENGINE_COMMANDS.has(sub)) {

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildManifest, extractFrames, type ExtractOptions, type Manifest } from '../engine/index.js';
+import { buildManifest, extractFrames, type ExtractionResult, type ExtractOptions, type Manifest } from '../engine/index.js';
 
 export const MANIFEST = 'manifest.json';
 const FRAME_FILE = /^\d+\.(jpg|webp|png)$/;
@@ -13,6 +13,8 @@ const FRAME_FILE = /^\d+\.(jpg|webp|png)$/;
 export interface WriteResult {
   manifest: Manifest;
   dir: string;
+  /** The engine's full result (with `scoreTrace` when asked for). */
+  result: ExtractionResult;
 }
 
 export async function extractToDirectory(video: string, dir: string, options: ExtractOptions, dryRun = false): Promise<WriteResult> {
@@ -38,5 +40,5 @@ export async function extractToDirectory(video: string, dir: string, options: Ex
     await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
     await rename(tmp, path.join(dir, MANIFEST));
   }
-  return { manifest, dir };
+  return { manifest, dir, result: r.value };
 }

@@ -1,0 +1,63 @@
+/**
+ * `frames report VIDEO|FOLDER --out DIR` and the report half of `frames extract --report`: extract
+ * with the score trace on, then write report.html and contact-sheet.jpg beside the frames, and for
+ * a folder an index.html at the top of DIR.
+ */
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ExtractOptions } from '../engine/index.js';
+import { errorMessage } from '../errors.js';
+import { relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
+import { findVideos, isDirectory, outputDirFor } from './video-files.js';
+import { extractToDirectory } from './write-frames.js';
+
+type Io = { out: (s: string) => void; err: (s: string) => void };
+
+const positive = (name: string, int: boolean) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} must be a positive ${int ? 'integer' : 'number'}`);
+  return n;
+};
+
+/** One video's report after its extraction into `dir`; the index entry for it. */
+export async function reportVideo(video: string, dir: string, options: ExtractOptions, indexDir: string | null): Promise<IndexEntry> {
+  const { manifest, result } = await extractToDirectory(video, dir, { ...options, traceScores: true });
+  const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
+  return { video, href: indexDir ? relativeHref(indexDir, html) : html, ...entry };
+}
+
+export function registerReportCommand(program: Command, io: Io): void {
+  program
+    .command('report')
+    .description('extract a video\'s (or every video\'s in a folder) frames and write a self-contained HTML report and a contact sheet each; a folder also gets index.html')
+    .argument('<input>', 'video file or folder of videos')
+    .requiredOption('-o, --out <dir>', 'output folder (frames, manifest.json, report.html, contact-sheet.jpg; one sub-folder per video for a folder)')
+    .option('--threshold <n>', 'content-change threshold (0-255)', positive('--threshold', false), 27)
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', (v) => (v.trim() !== '' && Number(v) >= 0 ? Number(v) : (() => { throw new InvalidArgumentError('--min-scene-len must be a number >= 0'); })()), 0.6)
+    .option('--frames-per-scene <n>', 'frames per scene', positive('--frames-per-scene', true), 1)
+    .action(async (input: string, opts: { out: string; threshold: number; minSceneLen: number; framesPerScene: number }) => {
+      const options: ExtractOptions = { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, framesPerScene: opts.framesPerScene };
+      const folder = await isDirectory(input);
+      const videos = folder ? await findVideos(input) : [input];
+      if (folder && videos.length === 0) {
+        io.err(`error: no video files found in ${input}`);
+        process.exitCode = 1;
+        return;
+      }
+      const entries: IndexEntry[] = [];
+      for (const video of videos) {
+        const dir = outputDirFor(video, folder ? input : null, opts.out);
+        try {
+          const e = await reportVideo(video, dir, options, folder ? opts.out : null);
+          entries.push(e);
+          io.out(`${video}: ${e.scenes} scenes, ${e.frames} frames -> ${path.join(dir, 'report.html')}`);
+        } catch (err) {
+          if (!folder) throw err;
+          entries.push({ video, href: null, error: errorMessage(err) });
+          io.err(`error: ${video}: ${errorMessage(err)}`);
+          process.exitCode = 1;
+        }
+      }
+      if (folder) io.out(`index: ${await writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, entries)}`);
+    });
+}
