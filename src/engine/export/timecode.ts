@@ -4,8 +4,10 @@
  * Decisions (documented in the README): scene times are real timestamps (right on variable frame
  * rate video), so every format converts *seconds* to frames at the video's nominal rate instead of
  * reusing decoded frame numbers. The nominal rate is the standard rate within 0.5% of the measured
- * average (23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60), else the average rounded to a whole
- * number. 29.97 and 59.94 use SMPTE drop-frame timecode (`;` before the frames), which keeps the
+ * average (23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60); any other average (variable frame rate
+ * video) gets the nearest whole standard rate (24, 25, 30, 48, 50, 60), which editors accept and
+ * which places every boundary within half a frame of its real time. 29.97 and 59.94 use SMPTE
+ * drop-frame timecode (`;` before the frames), which keeps the
  * timecode on the wall clock as editors expect for NTSC material.
  */
 
@@ -21,14 +23,19 @@ export interface NominalRate {
 
 const STANDARD: Array<[number, number]> = [[24000, 1001], [24, 1], [25, 1], [30000, 1001], [30, 1], [48, 1], [50, 1], [60000, 1001], [60, 1]];
 
-/** The standard rate closest to `fps` (within 0.5%), else `fps` rounded to a whole number (at least 1). */
+/** The standard rate within 0.5% of `fps`, else the nearest whole standard rate (by ratio). */
 export function nominalRate(fps: number): NominalRate {
+  const f = Number.isFinite(fps) && fps > 0 ? fps : 25;
   let best: [number, number] | undefined;
   for (const r of STANDARD) {
     const rate = r[0] / r[1];
-    if (Math.abs(rate - fps) <= rate * 0.005 && (!best || Math.abs(rate - fps) < Math.abs(best[0] / best[1] - fps))) best = r;
+    if (Math.abs(rate - f) <= rate * 0.005 && (!best || Math.abs(rate - f) < Math.abs(best[0] / best[1] - f))) best = r;
   }
-  const [num, den] = best ?? [Math.max(1, Math.round(Number.isFinite(fps) ? fps : 25)), 1];
+  if (!best) {
+    const ratio = (r: [number, number]) => Math.abs(Math.log(r[0] / r[1] / f));
+    best = STANDARD.filter((r) => r[1] === 1).reduce((a, b) => (ratio(b) < ratio(a) ? b : a));
+  }
+  const [num, den] = best;
   const timebase = Math.round(num / den);
   return { num, den, timebase, dropFrame: den === 1001 && (timebase === 30 || timebase === 60) };
 }
