@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, MultiBar, Presets } from 'cli-progress';
 import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
-import { relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
+import { indexEntryOf, relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
 import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOptions } from './export-files.js';
 import { findVideos, isDirectory, outputDirFor } from './video-files.js';
 import { extractToDirectory, MANIFEST } from './write-frames.js';
@@ -132,6 +132,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
       const dir = outputDirFor(video, folder ? input : null, opts.out);
       if (!opts.force && !opts.dryRun && existsSync(path.join(dir, MANIFEST))) {
         summary.skipped++;
+        if (opts.report && folder) reports.push(await indexEntryOf(video, dir, opts.out));
         if (!tty && folder) io.err(`skip ${video} (manifest exists; --force to redo)`);
         total?.increment();
         continue;

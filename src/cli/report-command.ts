@@ -13,9 +13,13 @@ import { extractToDirectory } from './write-frames.js';
 
 type Io = { out: (s: string) => void; err: (s: string) => void };
 
-const positive = (name: string, int: boolean) => (v: string): number => {
+/** A number option parser: finite, above `min` (or at least it, with `orEqual`), an integer if asked. */
+const num = (name: string, o: { int?: boolean; min: number; orEqual?: boolean }) => (v: string): number => {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} must be a positive ${int ? 'integer' : 'number'}`);
+  const low = o.orEqual ? n >= o.min : n > o.min;
+  if (v.trim() === '' || !Number.isFinite(n) || !low || (o.int && !Number.isInteger(n))) {
+    throw new InvalidArgumentError(`${name} must be ${o.int ? 'an integer' : 'a number'} ${o.orEqual ? '>=' : '>'} ${o.min}`);
+  }
   return n;
 };
 
@@ -32,9 +36,9 @@ export function registerReportCommand(program: Command, io: Io): void {
     .description('extract a video\'s (or every video\'s in a folder) frames and write a self-contained HTML report and a contact sheet each; a folder also gets index.html')
     .argument('<input>', 'video file or folder of videos')
     .requiredOption('-o, --out <dir>', 'output folder (frames, manifest.json, report.html, contact-sheet.jpg; one sub-folder per video for a folder)')
-    .option('--threshold <n>', 'content-change threshold (0-255)', positive('--threshold', false), 27)
-    .option('--min-scene-len <sec>', 'minimum scene length in seconds', (v) => (v.trim() !== '' && Number(v) >= 0 ? Number(v) : (() => { throw new InvalidArgumentError('--min-scene-len must be a number >= 0'); })()), 0.6)
-    .option('--frames-per-scene <n>', 'frames per scene', positive('--frames-per-scene', true), 1)
+    .option('--threshold <n>', 'content-change threshold (0-255)', num('--threshold', { min: 1, orEqual: true }), 27)
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0, orEqual: true }), 0.6)
+    .option('--frames-per-scene <n>', 'frames per scene', num('--frames-per-scene', { int: true, min: 1, orEqual: true }), 1)
     .action(async (input: string, opts: { out: string; threshold: number; minSceneLen: number; framesPerScene: number }) => {
       const options: ExtractOptions = { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, framesPerScene: opts.framesPerScene };
       const folder = await isDirectory(input);

@@ -6,6 +6,7 @@
 import { contentDistance, type Signature } from './signature.js';
 import type { DetectionResult, ScorePoint } from './types.js';
 
+/** Collects the trace: push every analysed frame in decoded order, then take `result()`. */
 export class ScoreTrace {
   private prev: Signature | null = null;
   private readonly points: ScorePoint[] = [];

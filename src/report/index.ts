@@ -10,6 +10,7 @@
  * await writeReport('out', manifest, result.scoreTrace, 'clip.mp4');
  * ```
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -63,6 +64,22 @@ export async function writeReport(dir: string, manifest: Manifest, scoreTrace: D
     contactSheet: sheetFile,
     entry: { scenes: manifest.scenes.length, frames: manifest.frames.length, durationSec: manifest.video.durationSec, ...(datas[0] ? { thumbnail: await thumbnailUri(datas[0], 160) } : {}) },
   };
+}
+
+/** The index entry of a video finished earlier (resume): from its manifest, linking its report if it has one. */
+export async function indexEntryOf(video: string, dir: string, indexDir: string): Promise<IndexEntry> {
+  try {
+    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const report = path.join(dir, REPORT_FILE);
+    const first = m.frames[0] ? await readFile(path.join(dir, m.frames[0].file)).catch(() => null) : null;
+    return {
+      video, href: existsSync(report) ? relativeHref(indexDir, report) : null, scenes: m.scenes.length, frames: m.frames.length, durationSec: m.video.durationSec,
+      ...(first ? { thumbnail: await thumbnailUri(first, 160) } : {}),
+      ...(existsSync(report) ? {} : { error: 'extracted earlier without --report (use --force to redo)' }),
+    };
+  } catch (err) {
+    return { video, href: null, error: `unreadable manifest: ${err instanceof Error ? err.message : String(err)}` };
+  }
 }
 
 /** Writes `index.html` in `outRoot` linking each video's report. */

@@ -199,6 +199,14 @@ d('frames report in headless chromium', () => {
       expect(row.img).toBeGreaterThan(0);
     }
     expect(problems).toEqual([]);
+    // run again: both videos are skipped (resume) and the index still lists both reports
+    const again = await cli('extract', videos, '--out', outFolder, '--report');
+    expect(again.code).toBe(0);
+    const html = await readFile(path.join(outFolder, 'index.html'), 'utf8');
+    expect(html.match(/<tr data-video=/g)).toHaveLength(2);
+    expect(html).toContain('href="a/report.html"');
+    expect(html).toContain('href="sub/b/report.html"');
+    expect(html).not.toContain('failed:');
     const sub = await visit(browser, path.join(outFolder, 'sub', 'b', 'report.html'));
     expect(await sub.page.$eval('[data-fact="scenes"]', (e) => Number(e.textContent))).toBe(2);
     expect(sub.problems).toEqual([]);
