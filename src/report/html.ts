@@ -24,7 +24,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px au
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse}td,th{padding:3px 10px 3px 0;text-align:left;vertical-align:top}
 table.scenes td,table.scenes th{border-bottom:1px solid #eee;padding:3px 12px 3px 4px;text-align:right}
-.facts th{color:#666;font-weight:normal}.muted{color:#777}
+.facts th{color:#666;font-weight:normal}table.scenes .name{text-align:left}.muted{color:#777}
 .legend span{display:inline-block;margin-right:18px}.sw{display:inline-block;width:22px;height:0;border-top:3px solid;vertical-align:middle;margin-right:6px}
 .frames{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 figure{margin:0}figure img{width:100%;height:auto;display:block;border-radius:3px;background:#eee}
@@ -102,7 +102,7 @@ export interface IndexEntry {
 /** The index page of a folder's reports. */
 export function renderIndex(title: string, entries: IndexEntry[]): string {
   const rows = entries.map((e) => `<tr data-video="${esc(e.video)}"><td>${e.thumbnail ? `<img src="${e.thumbnail}" alt="" width="120">` : ''}</td>` +
-    `<td>${e.href ? `<a href="${esc(e.href)}">${esc(e.video)}</a>` : esc(e.video)}</td>` +
+    `<td class="name">${e.href ? `<a href="${esc(e.href)}">${esc(e.video)}</a>` : esc(e.video)}</td>` +
     (e.error ? `<td colspan="3" class="cut">failed: ${esc(e.error)}</td>` : `<td data-k="scenes">${e.scenes ?? ''}</td><td data-k="frames">${e.frames ?? ''}</td><td data-k="durationSec">${e.durationSec ?? ''}</td>`) + '</tr>');
-  return page(title, `<h1>${esc(title)}</h1><p class="muted">${entries.length} videos</p><table class="scenes"><thead><tr><th></th><th>video</th><th>scenes</th><th>frames</th><th>duration (s)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  return page(title, `<h1>${esc(title)}</h1><p class="muted">${entries.length} videos</p><table class="scenes"><thead><tr><th></th><th class="name">video</th><th>scenes</th><th>frames</th><th>duration (s)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
 }

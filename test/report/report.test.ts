@@ -17,6 +17,7 @@ import type { Manifest } from '../../src/engine/types.js';
 import { dissolves } from '../fixtures/synth.js';
 import { HAVE_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { makeCutsVideo } from '../helpers/videos.js';
+import { renderReport } from '../../src/report/index.js';
 
 const d = HAVE_CHROMIUM ? describe : describe.skip;
 
@@ -219,5 +220,31 @@ d('frames report in headless chromium', () => {
     expect(r.code).toBe(1);
     expect(r.err.join('\n')).toMatch(/video not found: .*nope\.mp4/);
     expect(existsSync(path.join(dir, 'nope', 'report.html'))).toBe(false);
+  });
+});
+
+describe('report page (rendering alone)', () => {
+  const manifest: Manifest = {
+    video: { path: '/v/<script>alert(1)</script>&.mp4', durationSec: 4, fps: 25, frameCount: 100, width: 64, height: 36, rotation: 0 },
+    scenes: [
+      { index: 0, startFrame: 0, endFrame: 49, startTime: 0, endTime: 2, transitionIn: null, confidence: null },
+      { index: 1, startFrame: 50, endFrame: 99, startTime: 2, endTime: 4, transitionIn: 'gradual', confidence: 0.8125 },
+    ],
+    cuts: [50],
+    frames: [],
+    fallbackUsed: false,
+    settings: { threshold: 27, minSceneLenSec: 0.6, mode: 'scene', framesPerScene: 1, interval: 2, minFrames: 3, format: 'jpeg', dedupe: true },
+    tool: { name: 'scene-frames', version: '0.0.0' },
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('shows a boundary\'s confidence where the detector gives one, escapes what comes from file names, loads nothing', () => {
+    const html = renderReport({ manifest, frames: [], videoHref: null, contactSheet: null, scoreTrace: { threshold: 27, points: [{ frame: 0, time: 0, score: 0 }, { frame: 50, time: 2, score: 40 }] } });
+    expect(html).toContain('<td data-k="confidence">0.813</td>');
+    expect(html).toContain('<td data-k="confidence">—</td>');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&amp;.mp4');
+    expect(html).not.toMatch(/\b(src|href)="(https?:)?\/\//);
+    expect(html).toContain('class="boundary gradual"');
   });
 });
