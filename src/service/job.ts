@@ -17,12 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pRetry from 'p-retry';
 import type { ObjectStore } from '../adapters/object-store.js';
 import type { StatusStore } from '../adapters/status-store.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, Manifest } from '../engine/types.js';
-import { AbortedError, isRetryable } from '../errors.js';
+import { AbortedError } from '../errors.js';
 import type { AppLogger } from '../logger.js';
+import { withRetry } from '../retry.js';
 import { ClaimLockedError, NotDownloadedError, StageFailure, UnknownVideoError, type Stage } from './errors.js';
 import { videoKeys, type VideoMessage } from './message.js';
 
@@ -99,17 +99,8 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
   const internal = new AbortController();
   const signal = AbortSignal.any([ctx.signal, internal.signal]);
 
-  const retryOpts = (what: string) => ({
-    retries: s.s3Retries,
-    minTimeout: s.s3RetryDelayMs,
-    factor: 2,
-    randomize: true,
-    signal,
-    shouldRetry: ({ error }: { error: Error }) => isRetryable(error) && !signal.aborted,
-    onFailedAttempt: ({ error, attemptNumber, retriesLeft }: { error: Error; attemptNumber: number; retriesLeft: number }) => {
-      if (isRetryable(error) && !signal.aborted) log.warn(`${what} failed, retrying`, { attemptNumber, retriesLeft, error: error.message });
-    },
-  });
+  const policy = { retries: s.s3Retries, minDelayMs: s.s3RetryDelayMs, signal, onRetry: ({ what, ...info }: { what: string; attemptNumber: number; retriesLeft: number; error: string }) => log.warn(`${what} failed, retrying`, info) };
+  const retrying = <T>(what: string, fn: () => Promise<T>) => withRetry(what, fn, policy);
 
   try {
     // ---- claim -------------------------------------------------------------------------------
@@ -139,7 +130,7 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const videoPath = path.join(scratch, 'video.mp4');
     t = performance.now();
-    const { bytes } = await pRetry(() => objects.download(s.videosBucket, keys.video, videoPath, signal), retryOpts('download'));
+    const { bytes } = await retrying('download', () => objects.download(s.videosBucket, keys.video, videoPath, signal));
     stats.videoBytes = bytes;
     stats.stageMs.download = since(t);
     log.debug('video downloaded', { bytes, ms: stats.stageMs.download });
@@ -163,7 +154,7 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
     const startUpload = (frame: EncodedFrame) => {
       const key = keys.frame(frame.index, frame.ext);
       frameKeys.push(key);
-      const p: Promise<void> = pRetry(() => objects.put(s.framesBucket, key, frame.data, frame.contentType, signal), retryOpts(`upload ${key}`)).then(
+      const p: Promise<void> = retrying(`upload ${key}`, () => objects.put(s.framesBucket, key, frame.data, frame.contentType, signal)).then(
         () => {
           frameBytes += frame.data.length;
           log.debug('frame uploaded', { key, bytes: frame.data.length });
@@ -224,16 +215,16 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
       source: { platform: msg.platform, shortcode: msg.shortcode, bucket: s.videosBucket, key: keys.video },
       frameKeys,
     };
-    await pRetry(() => objects.put(s.framesBucket, keys.manifest, JSON.stringify(manifest, null, 2), 'application/json', signal), retryOpts('upload manifest'));
+    await retrying('upload manifest', () => objects.put(s.framesBucket, keys.manifest, JSON.stringify(manifest, null, 2), 'application/json', signal));
     stats.stageMs.manifest = since(t);
 
     let staleRemoved = 0;
     try {
       const keep = new Set([...frameKeys, keys.manifest]);
-      const existing = await pRetry(() => objects.list(s.framesBucket, keys.framesPrefix, signal), retryOpts('list frames'));
+      const existing = await retrying('list frames', () => objects.list(s.framesBucket, keys.framesPrefix, signal));
       const stale = existing.filter((k) => !keep.has(k));
       if (stale.length) {
-        await pRetry(() => objects.deleteMany(s.framesBucket, stale, signal), retryOpts('delete stale frames'));
+        await retrying('delete stale frames', () => objects.deleteMany(s.framesBucket, stale, signal));
         staleRemoved = stale.length;
         log.info('removed stale frames from an earlier run', { count: stale.length });
       }
