@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * const result = await runJob(msg, { messageId, owner: `${requestId}:${messageId}`, attempt: 1, signal }, deps);
+ * const result = await runJob(msg, { messageId, owner: `${requestId}:${messageId}`, signal, logger }, deps);
  * ```
  */
 import { randomBytes } from 'node:crypto';
