@@ -41,7 +41,7 @@ import { pollOnce } from '../src/service/local-runtime.js';
 import { MemoryMetrics } from '../src/service/metrics.js';
 import { buildDeps } from '../src/service/runtime.js';
 import { startLocalStack, type LocalStack } from '../test/helpers/local-stack.js';
-import { ffmpegPath, makeCorruptVideo, makeCutsVideo } from '../test/helpers/videos.js';
+import { ffmpegBin, makeCorruptVideo, makeCutsVideo } from '../test/fixtures/videos.js';
 
 // ---- seeded PRNG: mulberry32 from the video fixtures (same seed -> same fault decisions) -------
 
@@ -454,9 +454,9 @@ export async function runChaos(o: ChaosOptions = {}): Promise<ChaosReport> {
     const { plan, good } = planMessages(n, rngPlan);
 
     // Sample media: a few distinct tiny clips (cycled over the good videos) and two kinds of corrupt file.
-    const realFfmpeg = ffmpegPath();
+    const realFfmpeg = ffmpegBin();
     const variants = await Promise.all(
-      [1, 2, 3].map((cuts) => makeCutsVideo(path.join(workDir, 'media'), { seconds: 2, width: 160, height: 120, cuts, name: `v${cuts}.mp4` })),
+      [1, 2, 3].map((cuts) => makeCutsVideo(path.join(workDir, 'media'), { seconds: 2, width: 160, height: 120, cuts })),
     );
     const corrupt = await makeCorruptVideo(path.join(workDir, 'media'));
     const truncated = path.join(workDir, 'media', 'truncated.mp4');

@@ -13,7 +13,7 @@ import { createHandler } from '../src/lambda.js';
 import { pollOnce } from '../src/service/local-runtime.js';
 import { buildDeps } from '../src/service/runtime.js';
 import { startLocalStack } from '../test/helpers/local-stack.js';
-import { makeCutsVideo } from '../test/helpers/videos.js';
+import { makeCutsVideo } from '../test/fixtures/videos.js';
 
 async function main(): Promise<number> {
   const t0 = performance.now();

@@ -13,15 +13,28 @@ export abstract class FramesError extends Error {
   /** Stable machine-readable code, e.g. `NO_VIDEO_STREAM`. */
   readonly code: string;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * False when an immediate retry of the same call cannot help (e.g. a 401 from the status store),
+   * although the message itself should come back later. Only meaningful for transient errors.
+   */
+  readonly retryInPlace: boolean;
+
+  constructor(code: string, message: string, options?: FramesErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
+    this.retryInPlace = options?.retryInPlace ?? true;
   }
 
   get retryable(): boolean {
     return this.kind !== 'permanent';
   }
+}
+
+export interface FramesErrorOptions {
+  cause?: unknown;
+  /** See {@link FramesError.retryInPlace} (default true). */
+  retryInPlace?: boolean;
 }
 
 export class PermanentError extends FramesError {
@@ -88,6 +101,15 @@ export class AbortedError extends DeadlineError {
 /** True when the failure may go away on retry (transient or deadline). Unknown errors count as transient: losing work is worse than a retry. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof FramesError) return err.retryable;
+  return true;
+}
+
+/**
+ * True when calling again right away (with backoff) may succeed: transient errors that did not opt
+ * out. Deadlines are not retried in place (the time is gone); unknown errors are, like transient ones.
+ */
+export function isRetryableInPlace(err: unknown): boolean {
+  if (err instanceof FramesError) return err.kind === 'transient' && err.retryInPlace;
   return true;
 }
 

@@ -12,7 +12,8 @@
  * ```
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { ProcessorDeps, RemainingTimeContext } from './service/process-batch.js';
+import type { RemainingTimeContext } from './service/process-batch.js';
+import type { ProcessorDeps } from './service/process-message.js';
 
 export type Handler = (event: SQSEvent, context: Context | RemainingTimeContext) => Promise<SQSBatchResponse>;
 

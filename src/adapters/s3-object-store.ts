@@ -1,7 +1,8 @@
 /**
  * {@link ObjectStore} on Amazon S3 (or any S3-compatible endpoint, e.g. fauxqs locally).
- * Downloads stream straight to disk; failures are classified once, here:
- * - 404/NoSuchKey -> VideoNotFoundError (permanent);
+ * Downloads stream straight to disk; failures are classified once, by the S3 error table
+ * (src/adapters/s3-errors.ts):
+ * - 404/NoSuchKey on the download -> VideoNotFoundError (permanent);
  * - 403 AccessDenied on the video's GetObject -> VideoNotReadableError (permanent). With the stack's
  *   grants (s3:ListBucket for the `{platform}/{shortcode}/video.mp4` prefixes) a missing video is a 404,
  *   so a 403 means the object exists but cannot be read (its KMS key, an object ACL or a bucket policy
@@ -19,8 +20,8 @@ import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AbortedError, PermanentError, VideoNotFoundError } from '../errors.js';
-import { ObjectStoreError } from '../service/errors.js';
+import { ObjectStoreError } from './errors.js';
+import { s3Errors } from './s3-errors.js';
 import type { ObjectStore } from './object-store.js';
 
 export interface S3ClientOptions {
@@ -43,49 +44,8 @@ export function createS3Client(o: S3ClientOptions): S3Client {
   });
 }
 
-/**
- * S3 refused GetObject of the video with 403 AccessDenied: the object is missing (when the role cannot
- * list the bucket, S3 answers 403 instead of 404) or exists but is not readable. Permanent: recorded, not retried.
- */
-export class VideoNotReadableError extends PermanentError {
-  readonly bucket: string;
-  readonly key: string;
-  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
-    super('VIDEO_NOT_READABLE', `video missing or not readable (S3 AccessDenied): ${bucket}/${key}`, options);
-    this.bucket = bucket;
-    this.key = key;
-  }
-}
-
-interface AwsLikeError {
-  name?: string;
-  Code?: string;
-  $metadata?: { httpStatusCode?: number };
-  $response?: { statusCode?: number };
-}
-
-function statusOf(err: unknown): number | undefined {
-  const e = err as AwsLikeError;
-  return e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode;
-}
-
-/** True for S3's AccessDenied (403). Not other 403s such as ExpiredToken or SignatureDoesNotMatch, which are transient. */
-export function isAccessDenied(err: unknown): boolean {
-  const e = err as AwsLikeError;
-  return e?.name === 'AccessDenied' || e?.Code === 'AccessDenied';
-}
-
-/** Classify an SDK error. Exported for tests. */
-export function classifyS3Error(err: unknown, what: string, signal?: AbortSignal): Error {
-  if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : new AbortedError(signal.reason);
-  const e = err as AwsLikeError;
-  const status = statusOf(err);
-  if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.Code === 'NoSuchKey' || (status === 404 && e?.name !== 'NoSuchBucket')) {
-    return new VideoNotFoundError(what, { cause: err });
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new ObjectStoreError(`S3 ${what}: ${e?.name ?? 'error'}${status ? ` (HTTP ${status})` : ''}: ${msg}`, status, { cause: err });
-}
+export { isAccessDenied } from './s3-errors.js';
+export { VideoNotReadableError } from './errors.js';
 
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
@@ -113,9 +73,7 @@ export class S3ObjectStore implements ObjectStore {
       return { bytes };
     } catch (err) {
       await unlink(destPath).catch(() => undefined);
-      if (err instanceof ObjectStoreError) throw err;
-      if (!signal?.aborted && isAccessDenied(err)) throw new VideoNotReadableError(bucket, key, { cause: err });
-      throw classifyS3Error(err, what, signal);
+      throw s3Errors.classify({ op: 'download', bucket, key, err, signal });
     }
   }
 
@@ -123,7 +81,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), { abortSignal: signal });
     } catch (err) {
-      throw classifyS3Error(err, `put s3://${bucket}/${key}`, signal);
+      throw s3Errors.classify({ op: 'put', bucket, key, err, signal });
     }
   }
 
@@ -137,9 +95,7 @@ export class S3ObjectStore implements ObjectStore {
         token = res.IsTruncated ? res.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
-      const e = classifyS3Error(err, `list s3://${bucket}/${prefix}`, signal);
-      // A listing never means "video not found".
-      throw e instanceof VideoNotFoundError ? new ObjectStoreError(e.message, 404, { cause: err }) : e;
+      throw s3Errors.classify({ op: 'list', bucket, key: prefix, err, signal });
     }
     return keys;
   }
@@ -151,8 +107,7 @@ export class S3ObjectStore implements ObjectStore {
         const res = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: signal });
         if (res.Errors?.length) throw new ObjectStoreError(`S3 delete in ${bucket}: ${res.Errors.length} keys failed (${res.Errors[0]?.Code ?? ''})`);
       } catch (err) {
-        if (err instanceof ObjectStoreError) throw err;
-        throw classifyS3Error(err, `delete in s3://${bucket}`, signal);
+        throw s3Errors.classify({ op: 'delete', bucket, key: `(${chunk.length} keys)`, err, signal });
       }
     }
   }

@@ -3,7 +3,6 @@
  * SQL functions in supabase/migrations through supabase-js `.rpc()`, so every state change is one
  * atomic statement in Postgres. Failures to reach the store are `StatusStoreError` (transient).
  */
-import type { Stage } from '../service/errors.js';
 
 export type ClaimStatus = 'claimed' | 'not_downloaded' | 'already_extracted' | 'locked' | 'not_found';
 
@@ -21,7 +20,8 @@ export interface ExtractionErrorRecord {
   platform: string | null;
   shortcode: string | null;
   messageId: string | null;
-  stage: Stage;
+  /** The job stage that failed (the service's `Stage`), stored as text. */
+  stage: string;
   code: string;
   message: string;
   retryable: boolean;

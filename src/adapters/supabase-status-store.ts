@@ -1,9 +1,10 @@
 /**
  * {@link StatusStore} on Supabase: supabase-js with the service-role key, no session persistence,
  * and only `.rpc()` calls to the SQL functions in supabase/migrations (atomic state changes).
- * Every failure (HTTP 5xx, network, PostgREST/SQL error) is a StatusStoreError (transient): a
- * message is never dropped because the database could not be reached. Calls are retried a few
- * times with backoff and jitter first; all of them are idempotent for the same owner.
+ * Every failure is a StatusStoreError (transient), classified by the Supabase error table
+ * (src/adapters/supabase-errors.ts): a message is never dropped because the database could not be
+ * reached. Outages (network, 5xx) are retried a few times first with the shared retry policy
+ * (src/retry.ts); all calls are idempotent for the same owner.
  *
  * @example
  * ```ts
@@ -13,8 +14,8 @@
  */
 import { createRequire } from 'node:module';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import pRetry from 'p-retry';
-import { StatusStoreError } from '../service/errors.js';
+import { withRetry } from '../retry.js';
+import { supabaseErrors } from './supabase-errors.js';
 import type { ClaimResult, ClaimStatus, CompleteStatus, ExtractionErrorRecord, StatusStore } from './status-store.js';
 
 export interface SupabaseStatusStoreOptions {
@@ -52,22 +53,27 @@ export class SupabaseStatusStore implements StatusStore {
   }
 
   async #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-    return pRetry(
+    return withRetry(
+      `supabase rpc ${fn}`,
       async () => {
         let res;
         try {
           res = await this.#client.rpc(fn, args);
         } catch (err) {
-          throw new StatusStoreError(`supabase rpc ${fn}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+          throw supabaseErrors.classify({ fn, message: err instanceof Error ? err.message : String(err), cause: err });
         }
         if (res.error) {
           const e = res.error as { message?: string; code?: string };
-          throw new StatusStoreError(`supabase rpc ${fn} failed (HTTP ${res.status}${e.code ? `, ${e.code}` : ''}): ${e.message ?? 'unknown error'}`, res.status);
+          throw supabaseErrors.classify({ fn, status: res.status, code: e.code, message: e.message ?? 'unknown error' });
         }
         return res.data as T;
       },
-      { retries: this.#retries, minTimeout: this.#delay, factor: 2, randomize: true },
+      { retries: this.#retries, minDelayMs: this.#delay },
     );
+  }
+
+  #unexpected(fn: string, data: unknown): Error {
+    return supabaseErrors.classify({ fn, status: 200, message: `${fn} returned an unexpected value: ${JSON.stringify(data)}`, unexpected: true });
   }
 
   async claim(platform: string, shortcode: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
@@ -78,7 +84,7 @@ export class SupabaseStatusStore implements StatusStore {
       p_lease_seconds: leaseSeconds,
     });
     const status = data?.status;
-    if (!status || !CLAIM_STATUSES.has(status)) throw new StatusStoreError(`claim_video returned an unexpected value: ${JSON.stringify(data)}`);
+    if (!status || !CLAIM_STATUSES.has(status)) throw this.#unexpected('claim_video', data);
     return {
       status: status as ClaimStatus,
       ...(data.lease_until ? { leaseUntil: data.lease_until } : {}),
@@ -96,7 +102,7 @@ export class SupabaseStatusStore implements StatusStore {
     });
     const status = data?.status;
     if (status !== 'completed' && status !== 'already_extracted' && status !== 'lease_lost') {
-      throw new StatusStoreError(`complete_video returned an unexpected value: ${JSON.stringify(data)}`);
+      throw this.#unexpected('complete_video', data);
     }
     return status;
   }

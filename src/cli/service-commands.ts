@@ -120,7 +120,7 @@ export function registerServiceCommands(program: Command): Command {
         loadEnvFile(opts.envFile);
         const { runWorker, handleShutdownSignals } = await import('../service/worker.js');
         const { buildDeps } = await import('../service/runtime.js');
-        const { queue, region } = await queueFor(opts.queueUrl);
+        const { queue } = await queueFor(opts.queueUrl);
         const deps = await buildDeps(process.env);
         const controller = new AbortController();
         const uninstall = handleShutdownSignals(controller, {
@@ -134,7 +134,6 @@ export function registerServiceCommands(program: Command): Command {
           const stats = await runWorker({
             queue,
             deps,
-            region,
             waitSeconds: opts.waitSeconds ?? (opts.once ? 1 : 20),
             visibilityTimeout: opts.visibilityTimeout,
             jobTimeoutMs: opts.remainingMs,

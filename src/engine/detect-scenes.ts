@@ -1,6 +1,7 @@
 /** Scene detection only: the fastest path (no full-resolution frames, decoder shortcuts on). */
 import { InvalidVideoError } from '../errors.js';
 import { runAnalysis } from './analyze.js';
+import { reportsTruncation } from './ffmpeg-errors.js';
 import { SceneDetector } from './detector.js';
 import { resolveOptions } from './options.js';
 import { ScoreTrace } from './score-trace.js';
@@ -60,7 +61,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
 
 export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector): DetectionResult {
   if (decoded === 0) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame could be decoded`);
-  if (/partial file/i.test(stderrTail) || probe.partial) {
+  if (probe.partial || reportsTruncation(stderrTail)) {
     throw new InvalidVideoError('TRUNCATED_VIDEO', `${file} is truncated: ffmpeg reached the end of the file in the middle of the data`);
   }
   const info = { ...probe.info, frameCount, fps: probe.info.durationSec > 0 ? Math.round((frameCount / probe.info.durationSec) * 1000) / 1000 : probe.info.fps };

@@ -1,12 +1,13 @@
 /**
  * Finding and running ffmpeg safely: one place that knows the binary, the input hardening
- * (protocol and demuxer whitelists) and how to turn ffmpeg's stderr into typed errors.
+ * (protocol and demuxer whitelists); its failures are classified by src/engine/ffmpeg-errors.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { AbortedError, FfmpegNotFoundError, InvalidVideoError, NoVideoStreamError, TransientError, VideoNotFoundError } from '../errors.js';
+import { AbortedError, FfmpegNotFoundError } from '../errors.js';
+import { ffmpegErrors } from './ffmpeg-errors.js';
 
 let cachedFfmpeg: string | undefined;
 
@@ -136,10 +137,8 @@ export function spawnFfmpeg(args: string[], opts: SpawnOptions): FfmpegRun {
     child.on('close', (code, sig) => {
       cleanup();
       if (partial && opts.onStderrLine) opts.onStderrLine(partial);
-      if (killedFor === 'abort') return reject(new AbortedError(opts.signal?.reason));
-      if (killedFor === 'timeout') return reject(new TransientError('FFMPEG_TIMEOUT', `ffmpeg took longer than ${opts.timeoutMs} ms on ${opts.input}`));
-      if (code === 0) return resolve(tail);
-      reject(classifyFfmpegFailure(tail, opts.input, code, sig));
+      if (code === 0 && !killedFor) return resolve(tail);
+      reject(ffmpegErrors.classify({ stderr: tail, input: opts.input, code, signal: sig, killedFor, timeoutMs: opts.timeoutMs, reason: opts.signal?.reason }));
     });
   });
   function cleanup() {
@@ -147,28 +146,4 @@ export function spawnFfmpeg(args: string[], opts: SpawnOptions): FfmpegRun {
     if (timer) clearTimeout(timer);
   }
   return { child, done };
-}
-
-/** Turn ffmpeg's stderr into the most specific error we can name. */
-export function classifyFfmpegFailure(stderr: string, input: string, code: number | null, signal: NodeJS.Signals | null): Error {
-  const name = path.basename(input);
-  const last = lastMeaningfulLine(stderr);
-  if (/No such file or directory/i.test(stderr) && !existsSync(input)) return new VideoNotFoundError(input);
-  if (/matches no streams|does not contain any stream|Output file #0 does not contain any stream/i.test(stderr)) return new NoVideoStreamError(name);
-  if (/not on (format )?whitelist|Protocol '.*' not on/i.test(stderr)) {
-    const fmt = /\[(\w+) @ [^\]]*\] Format not on whitelist/.exec(stderr)?.[1];
-    return new InvalidVideoError('UNSUPPORTED_INPUT', `${name} is not a plain video file${fmt ? ` (it is a ${fmt} input)` : ''}: playlists, concat lists and other inputs that reference other files or URLs are refused`);
-  }
-  if (/detected only with low score/i.test(stderr)) return new InvalidVideoError('UNREADABLE_MEDIA', `${name} is not a video file (no known container format recognised)`);
-  if (/moov atom not found/i.test(stderr)) return new InvalidVideoError('TRUNCATED_VIDEO', `${name} is truncated or incomplete (the mp4 index, the moov atom, is missing)`);
-  if (/Invalid data found when processing input|could not find codec parameters|Invalid argument|End of file/i.test(stderr)) {
-    return new InvalidVideoError('UNREADABLE_MEDIA', `${name} is not a readable video: ${last}`);
-  }
-  if (signal) return new TransientError('FFMPEG_KILLED', `ffmpeg was killed by ${signal} while reading ${name}`);
-  return new InvalidVideoError('UNREADABLE_MEDIA', `ffmpeg failed on ${name} (exit ${code}): ${last}`);
-}
-
-function lastMeaningfulLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('frame=') && !/^(Input|Output|Stream|Metadata|Duration|\w+\s*:)/.test(l));
-  return (lines.at(-1) ?? stderr.trim().split('\n').at(-1) ?? '').slice(0, 300);
 }

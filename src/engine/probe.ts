@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { InvalidVideoError, NoVideoStreamError, VideoNotFoundError } from '../errors.js';
+import { reportsTruncation } from './ffmpeg-errors.js';
 import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
 import type { VideoInfo } from './types.js';
 
@@ -135,7 +136,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
     codec: header.codec,
     vfr,
   };
-  const partial = /partial file|Packet corrupt|stream \d+, offset \d+: partial/i.test(stderr);
+  const partial = reportsTruncation(stderr);
   const splitPoints = timestampsUsable ? closedGopKeyframes(pts, keys, tb) : new Float64Array(0);
   return {
     info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial,

@@ -16,9 +16,11 @@
  * // { sent: 2, duplicates: 0, invalid: [], failed: [] }
  * ```
  */
-import pRetry from 'p-retry';
+import { QueueUnavailableError } from '../adapters/errors.js';
 import type { BatchEntry, BatchSendResult, Queue } from '../adapters/queue.js';
-import { errorMessage, PermanentError, TransientError, ValidationError } from '../errors.js';
+import { sqsErrors } from '../adapters/sqs-errors.js';
+import { errorMessage, FramesError, isRetryable, ValidationError } from '../errors.js';
+import { withRetry } from '../retry.js';
 import { parseMessage, type VideoMessage } from './message.js';
 
 /** SQS's limit on entries per SendMessageBatch. */
@@ -64,20 +66,6 @@ export interface EnqueueOptions {
 export interface ParsedInput {
   items: EnqueueItem[];
   invalid: InvalidLine[];
-}
-
-/** One batch entry that failed and may be retried. */
-class BatchEntryFailure extends TransientError {
-  constructor(count: number, sample: string) {
-    super('SQS_BATCH_ENTRIES_FAILED', `${count} entr${count === 1 ? 'y' : 'ies'} of a SendMessageBatch failed (${sample})`);
-  }
-}
-
-/** A whole SendMessageBatch request rejected as the client's fault (bad queue URL, access denied...). */
-class BatchRequestRejected extends PermanentError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('SQS_BATCH_REJECTED', message, options);
-  }
 }
 
 function parseCsvCell(cell: string): string {
@@ -155,14 +143,6 @@ function bodyOf(item: EnqueueItem): string {
   return JSON.stringify({ shortcode, platform, ...(minFrames !== undefined ? { minFrames } : {}), ...(sceneThreshold !== undefined ? { sceneThreshold } : {}) });
 }
 
-/** An AWS SDK error that retrying cannot fix: a client fault that is not throttling. */
-function isPermanentRequestError(err: unknown): boolean {
-  const e = err as { $fault?: string; $retryable?: unknown; name?: string };
-  if (err instanceof PermanentError) return true;
-  if (e?.$fault !== 'client' || e.$retryable) return false;
-  return !/throttl|RequestThrottled|OverLimit|KmsThrottled/i.test(e.name ?? '');
-}
-
 /**
  * Validate, de-duplicate and send videos to the queue in SendMessageBatch requests of 10.
  * Never throws for per-item problems: they are counted in the result.
@@ -216,39 +196,36 @@ async function sendOneBatch(queue: Queue, batch: EnqueueItem[], opts: EnqueueOpt
   const out: Pick<EnqueueResult, 'sent' | 'failed'> = { sent: 0, failed: [] };
   const lastError = new Map<string, string>();
   try {
-    await pRetry(
+    await withRetry(
+      'SendMessageBatch',
       async () => {
         let res: BatchSendResult;
         try {
           res = await queue.sendBatch(pending, opts.signal);
         } catch (err) {
-          if (isPermanentRequestError(err)) throw new BatchRequestRejected(`SendMessageBatch rejected: ${errorMessage(err)}`, { cause: err });
-          for (const e of pending) lastError.set(e.id, errorMessage(err));
-          throw err;
+          const classified = err instanceof FramesError ? err : sqsErrors.classify({ request: err });
+          if (isRetryable(classified)) for (const e of pending) lastError.set(e.id, errorMessage(err));
+          throw classified;
         }
         out.sent += res.successful.length;
         const retry = new Set<string>();
         for (const f of res.failed) {
           const item = byId.get(f.id);
           if (!item) continue;
-          if (f.senderFault) out.failed.push({ item, error: `${f.code}: ${f.message}` });
+          const entryError = sqsErrors.classify({ entry: f });
+          if (!isRetryable(entryError)) out.failed.push({ item, error: entryError.message });
           else {
             retry.add(f.id);
-            lastError.set(f.id, `${f.code}: ${f.message}`);
+            lastError.set(f.id, entryError.message);
           }
         }
         pending = pending.filter((e) => retry.has(e.id));
-        if (pending.length) throw new BatchEntryFailure(pending.length, lastError.get(pending[0]!.id) ?? 'unknown');
+        if (pending.length) {
+          const n = pending.length;
+          throw new QueueUnavailableError(`${n} entr${n === 1 ? 'y' : 'ies'} of a SendMessageBatch failed (${lastError.get(pending[0]!.id) ?? 'unknown'})`, { code: 'SQS_BATCH_ENTRIES_FAILED' });
+        }
       },
-      {
-        retries: opts.retries ?? 5,
-        minTimeout: opts.minDelayMs ?? 200,
-        maxTimeout: opts.maxDelayMs ?? 5000,
-        factor: 2,
-        randomize: true,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        shouldRetry: ({ error }) => !(error instanceof BatchRequestRejected),
-      },
+      { retries: opts.retries ?? 5, minDelayMs: opts.minDelayMs ?? 200, maxDelayMs: opts.maxDelayMs ?? 5000, signal: opts.signal },
     );
   } catch (err) {
     const fallback = errorMessage(err);

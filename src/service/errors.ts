@@ -4,6 +4,9 @@
  */
 import { DeadlineError, PermanentError, TransientError } from '../errors.js';
 
+// The adapters' errors, for the service's callers and tests (the adapters import nothing from here).
+export { ObjectStoreError, StatusStoreError } from '../adapters/errors.js';
+
 /** Where in the job a failure happened; stored in `extraction_errors.stage`. */
 export type Stage = 'message' | 'deadline' | 'claim' | 'download' | 'extract' | 'upload' | 'manifest' | 'cleanup' | 'complete' | 'record';
 
@@ -25,24 +28,6 @@ export class UnknownVideoError extends PermanentError {
 export class ClaimLockedError extends TransientError {
   constructor(platform: string, shortcode: string) {
     super('CLAIM_LOCKED', `video ${platform}/${shortcode} is being extracted by another delivery`);
-  }
-}
-
-/** The status store (Supabase) failed or could not be reached. */
-export class StatusStoreError extends TransientError {
-  readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('STATUS_STORE_UNAVAILABLE', message, options);
-    this.status = status;
-  }
-}
-
-/** An object store (S3) call failed in a way that may go away (5xx, throttling, timeout, network). */
-export class ObjectStoreError extends TransientError {
-  readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('OBJECT_STORE_UNAVAILABLE', message, options);
-    this.status = status;
   }
 }
 

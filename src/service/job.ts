@@ -2,29 +2,32 @@
  * One message -> frames in the object store + status in the status store. Free of AWS details:
  * it talks to {@link ObjectStore}, {@link StatusStore} and the engine through interfaces.
  *
- * claim -> download (streamed to a scratch dir) -> engine (frames streamed out) -> uploads
- * (started as each frame is encoded, bounded parallelism, p-retry with backoff + jitter) ->
- * manifest.json (last) -> stale frames of an earlier, longer run removed -> complete.
- * On any failure the claim is released and the error is rethrown as a {@link StageFailure};
- * the scratch dir is removed in every case.
+ * The job is the list {@link JOB_STAGES}, run by {@link runStages} (each stage timed, failures
+ * tagged with their stage): claim -> download (streamed to a scratch dir) -> extract (engine, frames
+ * uploaded as they are encoded, bounded parallelism) -> upload (the tail) -> manifest.json (last) ->
+ * cleanup (stale frames of an earlier, longer run) -> complete. Every S3 call goes through the
+ * shared retry policy (src/retry.ts). On any failure the claim is released and the error is
+ * rethrown as a {@link StageFailure}; the scratch dir is removed in every case.
  *
  * @example
  * ```ts
- * const result = await runJob(msg, { messageId, owner: `${requestId}:${messageId}`, attempt: 1, signal }, deps);
+ * const result = await runJob(msg, { messageId, owner: `${requestId}:${messageId}`, signal, logger }, deps);
  * ```
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pRetry from 'p-retry';
 import type { ObjectStore } from '../adapters/object-store.js';
 import type { StatusStore } from '../adapters/status-store.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, Manifest } from '../engine/types.js';
-import { AbortedError, isRetryable } from '../errors.js';
+import { AbortedError } from '../errors.js';
 import type { AppLogger } from '../logger.js';
-import { ClaimLockedError, NotDownloadedError, StageFailure, UnknownVideoError, type Stage } from './errors.js';
+import { withRetry } from '../retry.js';
+import { ClaimLockedError, NotDownloadedError, StageFailure, UnknownVideoError } from './errors.js';
+import { FrameUploads } from './frame-uploads.js';
 import { videoKeys, type VideoMessage } from './message.js';
+import { runStages, type StageStep } from './stages.js';
 
 /** The part of the engine the job uses (src/engine/index.ts satisfies it). */
 export interface Engine {
@@ -72,7 +75,8 @@ export interface JobStats {
   fallbackUsed?: boolean;
   videoBytes?: number;
   frameBytes?: number;
-  stageMs: { claim?: number; download?: number; probe?: number; analyze?: number; extract?: number; uploadTail?: number; manifest?: number; complete?: number; total?: number };
+  /** Milliseconds per stage of {@link JOB_STAGES} (upload as `uploadTail`), plus the engine's probe and analyze, and total. */
+  stageMs: Record<string, number | undefined>;
   /** Scratch directory used (for tests: it must be gone afterwards). */
   scratchDir?: string;
 }
@@ -81,193 +85,192 @@ export type JobResult =
   | { outcome: 'extracted'; frames: number; scenes: number; fallbackUsed: boolean; manifestKey: string; frameKeys: string[]; staleRemoved: number }
   | { outcome: 'skipped'; reason: 'already_extracted' };
 
-const since = (t0: number) => Math.round(performance.now() - t0);
+/** What the stages share while one job runs. */
+export interface JobRun {
+  msg: VideoMessage;
+  keys: ReturnType<typeof videoKeys>;
+  ctx: JobContext;
+  deps: JobDeps;
+  stats: JobStats;
+  /** The caller's signal, or the internal one (a failed upload stops the engine). */
+  signal: AbortSignal;
+  internal: AbortController;
+  /** Run an object-store call under the shared retry policy. */
+  retrying: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+  claimed: boolean;
+  scratch?: string;
+  videoPath?: string;
+  uploads?: FrameUploads;
+  result?: ExtractionResult;
+  staleRemoved: number;
+}
+
+export type JobStage = StageStep<JobRun, JobResult>;
+
+async function claim(run: JobRun): Promise<JobResult | undefined> {
+  const { msg, ctx, deps } = run;
+  const claim = await deps.status.claim(msg.platform, msg.shortcode, ctx.owner, deps.settings.claimLeaseSeconds);
+  ctx.logger.debug('claim result', { claim: claim.status, attempts: claim.attempts });
+  switch (claim.status) {
+    case 'already_extracted':
+      ctx.logger.info('video already extracted: nothing to do');
+      return { outcome: 'skipped', reason: 'already_extracted' };
+    case 'not_downloaded':
+      throw new NotDownloadedError(msg.platform, msg.shortcode);
+    case 'not_found':
+      throw new UnknownVideoError(msg.platform, msg.shortcode);
+    case 'locked':
+      throw new ClaimLockedError(msg.platform, msg.shortcode);
+    case 'claimed':
+      run.claimed = true;
+      return undefined;
+  }
+}
+
+async function download(run: JobRun): Promise<undefined> {
+  const s = run.deps.settings;
+  run.scratch = path.join(s.tmpDir ?? os.tmpdir(), `frames-${randomBytes(8).toString('hex')}`);
+  run.stats.scratchDir = run.scratch;
+  await mkdir(run.scratch, { recursive: true, mode: 0o700 });
+  const videoPath = path.join(run.scratch, 'video.mp4');
+  const { bytes } = await run.retrying('download', () => run.deps.objects.download(s.videosBucket, run.keys.video, videoPath, run.signal));
+  run.videoPath = videoPath;
+  run.stats.videoBytes = bytes;
+  run.ctx.logger.debug('video downloaded', { bytes });
+  return undefined;
+}
+
+/** The engine runs while each encoded frame is uploaded; a failed upload stops it and fails as `upload`. */
+async function extract(run: JobRun): Promise<undefined> {
+  const { msg, deps, signal } = run;
+  const s = deps.settings;
+  const options: ExtractOptions = {
+    mode: s.extractMode,
+    minFrames: msg.overrides.minFrames ?? s.minFrames,
+    threshold: msg.overrides.sceneThreshold ?? s.sceneThreshold,
+    format: s.frameFormat,
+    quality: s.frameQuality,
+    ...(s.frameMaxWidth > 0 ? { maxWidth: s.frameMaxWidth } : {}),
+    signal,
+  };
+  const put = (key: string, frame: EncodedFrame) =>
+    run.retrying(`upload ${key}`, () => deps.objects.put(s.framesBucket, key, frame.data, frame.contentType, signal)).then(() => run.ctx.logger.debug('frame uploaded', { key, bytes: frame.data.length }));
+  const uploads = (run.uploads = new FrameUploads(put, s.uploadConcurrency, run.internal));
+  const frames = deps.engine.extractFrames(run.videoPath!, options);
+  let result: ExtractionResult;
+  try {
+    for (;;) {
+      const r = await frames.next();
+      if (r.done) {
+        result = r.value;
+        break;
+      }
+      uploads.start(run.keys.frame(r.value.index, r.value.ext), r.value);
+      await uploads.room();
+    }
+  } catch (err) {
+    await frames.return(undefined as never).catch(() => undefined);
+    await uploads.settle();
+    if (uploads.failure) throw new StageFailure('upload', uploads.failure.err);
+    throw err;
+  }
+  run.result = result;
+  Object.assign(run.stats, { scenes: result.scenes.length, frames: result.frames.length, fallbackUsed: result.fallbackUsed });
+  run.stats.stageMs.probe = result.timings.probeMs;
+  run.stats.stageMs.analyze = result.timings.analyzeMs;
+  return undefined;
+}
+
+async function finishUploads(run: JobRun): Promise<undefined> {
+  await run.uploads!.drain();
+  run.stats.frameBytes = run.uploads!.bytes;
+  return undefined;
+}
+
+async function writeManifest(run: JobRun): Promise<undefined> {
+  const { msg, keys, deps } = run;
+  const s = deps.settings;
+  const manifest = {
+    ...deps.engine.buildManifest(run.result!),
+    source: { platform: msg.platform, shortcode: msg.shortcode, bucket: s.videosBucket, key: keys.video },
+    frameKeys: run.uploads!.keys,
+  };
+  await run.retrying('upload manifest', () => deps.objects.put(s.framesBucket, keys.manifest, JSON.stringify(manifest, null, 2), 'application/json', run.signal));
+  return undefined;
+}
+
+/** Frames an earlier, longer run left behind. Not fatal: manifest.json says which frames belong to the video. */
+async function removeStaleFrames(run: JobRun): Promise<undefined> {
+  const { keys, deps, signal } = run;
+  const bucket = deps.settings.framesBucket;
+  try {
+    const keep = new Set([...run.uploads!.keys, keys.manifest]);
+    const existing = await run.retrying('list frames', () => deps.objects.list(bucket, keys.framesPrefix, signal));
+    const stale = existing.filter((k) => !keep.has(k));
+    if (stale.length) {
+      await run.retrying('delete stale frames', () => deps.objects.deleteMany(bucket, stale, signal));
+      run.staleRemoved = stale.length;
+      run.ctx.logger.info('removed stale frames from an earlier run', { count: stale.length });
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    run.ctx.logger.warn('could not remove stale frames; manifest.json supersedes them', { error: err instanceof Error ? err.message : String(err) });
+  }
+  return undefined;
+}
+
+async function complete(run: JobRun): Promise<JobResult> {
+  const { msg, keys, ctx, deps } = run;
+  const frameKeys = run.uploads!.keys;
+  const result = run.result!;
+  const done = await deps.status.complete(msg.platform, msg.shortcode, ctx.owner, frameKeys.length, keys.manifest);
+  if (done === 'lease_lost') throw new ClaimLockedError(msg.platform, msg.shortcode);
+  run.claimed = false;
+  ctx.logger.info('video extracted', { frames: frameKeys.length, scenes: result.scenes.length, fallbackUsed: result.fallbackUsed, staleRemoved: run.staleRemoved });
+  return { outcome: 'extracted', frames: frameKeys.length, scenes: result.scenes.length, fallbackUsed: result.fallbackUsed, manifestKey: keys.manifest, frameKeys, staleRemoved: run.staleRemoved };
+}
+
+/** The job, in order. A stage that returns a result ends the job (claim: already extracted; complete: done). */
+export const JOB_STAGES: readonly JobStage[] = [
+  { name: 'claim', run: claim },
+  { name: 'download', run: download },
+  { name: 'extract', run: extract },
+  { name: 'upload', timing: 'uploadTail', run: finishUploads },
+  { name: 'manifest', run: writeManifest },
+  { name: 'cleanup', run: removeStaleFrames },
+  { name: 'complete', run: complete },
+];
 
 /**
  * Run the job for one validated message. Resolves with the outcome; rejects with a {@link StageFailure}
  * whose `cause` is classified by `isRetryable`.
  */
-export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, stats: JobStats = { stageMs: {} }): Promise<JobResult> {
-  const { objects, status, engine, settings: s } = deps;
-  const log = ctx.logger;
-  const keys = videoKeys(msg);
+export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, stats: JobStats = { stageMs: {} }, stages: readonly JobStage[] = JOB_STAGES): Promise<JobResult> {
   const t0 = performance.now();
-  let stage: Stage = 'claim';
-  let claimed = false;
-  let scratch: string | undefined;
   // Internal controller: the deadline aborts everything; a failed upload aborts the engine.
   const internal = new AbortController();
   const signal = AbortSignal.any([ctx.signal, internal.signal]);
-
-  const retryOpts = (what: string) => ({
-    retries: s.s3Retries,
-    minTimeout: s.s3RetryDelayMs,
-    factor: 2,
-    randomize: true,
-    signal,
-    shouldRetry: ({ error }: { error: Error }) => isRetryable(error) && !signal.aborted,
-    onFailedAttempt: ({ error, attemptNumber, retriesLeft }: { error: Error; attemptNumber: number; retriesLeft: number }) => {
-      if (isRetryable(error) && !signal.aborted) log.warn(`${what} failed, retrying`, { attemptNumber, retriesLeft, error: error.message });
-    },
-  });
-
+  const log = ctx.logger;
+  const policy = { retries: deps.settings.s3Retries, minDelayMs: deps.settings.s3RetryDelayMs, signal, onRetry: ({ what, ...info }: { what: string; attemptNumber: number; retriesLeft: number; error: string }) => log.warn(`${what} failed, retrying`, info) };
+  const run: JobRun = { msg, keys: videoKeys(msg), ctx, deps, stats, signal, internal, retrying: (what, fn) => withRetry(what, fn, policy), claimed: false, staleRemoved: 0 };
   try {
-    // ---- claim -------------------------------------------------------------------------------
-    let t = performance.now();
-    const claim = await status.claim(msg.platform, msg.shortcode, ctx.owner, s.claimLeaseSeconds);
-    stats.stageMs.claim = since(t);
-    log.debug('claim result', { claim: claim.status, attempts: claim.attempts });
-    switch (claim.status) {
-      case 'already_extracted':
-        log.info('video already extracted: nothing to do');
-        return { outcome: 'skipped', reason: 'already_extracted' };
-      case 'not_downloaded':
-        throw new NotDownloadedError(msg.platform, msg.shortcode);
-      case 'not_found':
-        throw new UnknownVideoError(msg.platform, msg.shortcode);
-      case 'locked':
-        throw new ClaimLockedError(msg.platform, msg.shortcode);
-      case 'claimed':
-        claimed = true;
-        break;
-    }
-
-    // ---- download ----------------------------------------------------------------------------
-    stage = 'download';
-    scratch = path.join(s.tmpDir ?? os.tmpdir(), `frames-${randomBytes(8).toString('hex')}`);
-    stats.scratchDir = scratch;
-    await mkdir(scratch, { recursive: true, mode: 0o700 });
-    const videoPath = path.join(scratch, 'video.mp4');
-    t = performance.now();
-    const { bytes } = await pRetry(() => objects.download(s.videosBucket, keys.video, videoPath, signal), retryOpts('download'));
-    stats.videoBytes = bytes;
-    stats.stageMs.download = since(t);
-    log.debug('video downloaded', { bytes, ms: stats.stageMs.download });
-
-    // ---- extract + streaming uploads ---------------------------------------------------------
-    stage = 'extract';
-    t = performance.now();
-    const options: ExtractOptions = {
-      mode: s.extractMode,
-      minFrames: msg.overrides.minFrames ?? s.minFrames,
-      threshold: msg.overrides.sceneThreshold ?? s.sceneThreshold,
-      format: s.frameFormat,
-      quality: s.frameQuality,
-      ...(s.frameMaxWidth > 0 ? { maxWidth: s.frameMaxWidth } : {}),
-      signal,
-    };
-    const inflight = new Set<Promise<void>>();
-    const frameKeys: string[] = [];
-    let frameBytes = 0;
-    let uploadError: unknown;
-    const startUpload = (frame: EncodedFrame) => {
-      const key = keys.frame(frame.index, frame.ext);
-      frameKeys.push(key);
-      const p: Promise<void> = pRetry(() => objects.put(s.framesBucket, key, frame.data, frame.contentType, signal), retryOpts(`upload ${key}`)).then(
-        () => {
-          frameBytes += frame.data.length;
-          log.debug('frame uploaded', { key, bytes: frame.data.length });
-        },
-        (err: unknown) => {
-          if (uploadError === undefined) {
-            uploadError = err;
-            internal.abort(err);
-          }
-        },
-      );
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    };
-
-    const run = engine.extractFrames(videoPath, options);
-    let result: ExtractionResult;
-    try {
-      for (;;) {
-        const r = await run.next();
-        if (r.done) {
-          result = r.value;
-          break;
-        }
-        startUpload(r.value);
-        // Bounded memory: never more than uploadConcurrency encoded frames waiting on the network.
-        while (inflight.size >= s.uploadConcurrency) await Promise.race(inflight);
-        if (uploadError !== undefined) throw uploadError;
-      }
-    } catch (err) {
-      await run.return(undefined as never).catch(() => undefined);
-      await Promise.allSettled([...inflight]);
-      if (uploadError !== undefined) {
-        stage = 'upload';
-        throw uploadError;
-      }
-      throw err;
-    }
-    stats.stageMs.extract = since(t);
-    stats.stageMs.probe = result.timings.probeMs;
-    stats.stageMs.analyze = result.timings.analyzeMs;
-    stats.scenes = result.scenes.length;
-    stats.frames = result.frames.length;
-    stats.fallbackUsed = result.fallbackUsed;
-
-    stage = 'upload';
-    t = performance.now();
-    await Promise.allSettled([...inflight]);
-    if (uploadError !== undefined) throw uploadError;
-    stats.frameBytes = frameBytes;
-    stats.stageMs.uploadTail = since(t);
-
-    // ---- manifest (last), then stale frames ---------------------------------------------------
-    stage = 'manifest';
-    t = performance.now();
-    const manifest = {
-      ...engine.buildManifest(result),
-      source: { platform: msg.platform, shortcode: msg.shortcode, bucket: s.videosBucket, key: keys.video },
-      frameKeys,
-    };
-    await pRetry(() => objects.put(s.framesBucket, keys.manifest, JSON.stringify(manifest, null, 2), 'application/json', signal), retryOpts('upload manifest'));
-    stats.stageMs.manifest = since(t);
-
-    let staleRemoved = 0;
-    try {
-      const keep = new Set([...frameKeys, keys.manifest]);
-      const existing = await pRetry(() => objects.list(s.framesBucket, keys.framesPrefix, signal), retryOpts('list frames'));
-      const stale = existing.filter((k) => !keep.has(k));
-      if (stale.length) {
-        await pRetry(() => objects.deleteMany(s.framesBucket, stale, signal), retryOpts('delete stale frames'));
-        staleRemoved = stale.length;
-        log.info('removed stale frames from an earlier run', { count: stale.length });
-      }
-    } catch (err) {
-      if (signal.aborted) throw err;
-      // Not fatal: manifest.json is the source of truth for which frames belong to the video.
-      log.warn('could not remove stale frames; manifest.json supersedes them', { error: err instanceof Error ? err.message : String(err) });
-    }
-
-    // ---- complete ----------------------------------------------------------------------------
-    stage = 'complete';
-    t = performance.now();
-    const done = await status.complete(msg.platform, msg.shortcode, ctx.owner, frameKeys.length, keys.manifest);
-    stats.stageMs.complete = since(t);
-    if (done === 'lease_lost') throw new ClaimLockedError(msg.platform, msg.shortcode);
-    claimed = false;
-    log.info('video extracted', { frames: frameKeys.length, scenes: result.scenes.length, fallbackUsed: result.fallbackUsed, staleRemoved });
-    return { outcome: 'extracted', frames: frameKeys.length, scenes: result.scenes.length, fallbackUsed: result.fallbackUsed, manifestKey: keys.manifest, frameKeys, staleRemoved };
+    return await runStages(stages, run, stats.stageMs);
   } catch (err) {
+    const failure = err instanceof StageFailure ? err : new StageFailure('extract', err);
     // The deadline wins over whatever error the abort caused downstream (ffmpeg killed, request aborted...).
-    let cause = err;
-    if (ctx.signal.aborted) cause = ctx.signal.reason instanceof Error ? ctx.signal.reason : new AbortedError(ctx.signal.reason);
-    if (claimed) {
+    const cause = ctx.signal.aborted ? (ctx.signal.reason instanceof Error ? ctx.signal.reason : new AbortedError(ctx.signal.reason)) : failure.cause;
+    if (run.claimed) {
       try {
-        await status.release(msg.platform, msg.shortcode, ctx.owner, `${stage}: ${cause instanceof Error ? cause.message : String(cause)}`);
+        await deps.status.release(msg.platform, msg.shortcode, ctx.owner, `${failure.stage}: ${cause instanceof Error ? cause.message : String(cause)}`);
         log.debug('claim released');
       } catch (releaseErr) {
         // The lease expires on its own; the video is not stuck.
         log.warn('could not release the claim; it will expire', { error: releaseErr instanceof Error ? releaseErr.message : String(releaseErr) });
       }
     }
-    throw new StageFailure(stage, cause);
+    throw new StageFailure(failure.stage, cause);
   } finally {
-    stats.stageMs.total = since(t0);
-    if (scratch) await rm(scratch, { recursive: true, force: true }).catch((e: unknown) => log.warn('could not remove scratch dir', { error: String(e) }));
+    stats.stageMs.total = Math.round(performance.now() - t0);
+    if (run.scratch) await rm(run.scratch, { recursive: true, force: true }).catch((e: unknown) => log.warn('could not remove scratch dir', { error: String(e) }));
   }
 }

@@ -22,8 +22,11 @@ export interface VideoMetrics {
   fallbackUsed?: boolean;
   videoBytes?: number;
   frameBytes?: number;
-  /** Milliseconds per stage: claim, download, extract (engine incl. encode), upload (tail after the last frame), manifest, complete, total. */
-  stageMs: Partial<Record<'claim' | 'download' | 'probe' | 'analyze' | 'extract' | 'uploadTail' | 'manifest' | 'complete' | 'total', number>>;
+  /**
+   * Milliseconds per job stage (claim, download, extract incl. encode, uploadTail after the last
+   * frame, manifest, cleanup, complete; see JOB_STAGES), the engine's probe and analyze, and total.
+   */
+  stageMs: Readonly<Record<string, number | undefined>>;
 }
 
 export interface MetricsSink {

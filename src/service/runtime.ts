@@ -19,7 +19,7 @@ import { createLogger, makeScrubber, type AppLogger } from '../logger.js';
 import { describeKeySource, resolveSupabaseKey } from './secret-source.js';
 import type { Engine, JobSettings } from './job.js';
 import { EmfMetrics, type MetricsSink } from './metrics.js';
-import type { ProcessorDeps } from './process-batch.js';
+import type { ProcessorDeps } from './process-message.js';
 
 export interface DepsOverrides {
   /** fetch used by supabase-js (tests: PostgREST stand-in, fault injection). */

@@ -1,9 +1,9 @@
 /**
  * A long-running SQS worker for videos that do not fit in Lambda's 15 minutes (ECS, EC2, a laptop).
- * It runs the very same per-record path as the Lambda handler ({@link processBatch}, one record per
- * call so each message is acknowledged as soon as it is done) under a simulated context whose
- * remaining time is `jobTimeoutMs` (hours by default, not 15 minutes), and does what the Lambda event
- * source mapping does around it:
+ * It is the worker's face of {@link processMessage}, the core the Lambda handler uses too: each
+ * message runs with a deadline `jobTimeoutMs` away (hours by default, not 15 minutes) and the
+ * worker's abort signal, and is acknowledged as soon as it is done. Around it, the worker does what
+ * the Lambda event source mapping does for the handler:
  * - long-polls (`WaitTimeSeconds`, default 20) for up to `concurrency` messages in flight;
  * - extends the visibility of every message in progress (ChangeMessageVisibility every
  *   `visibilityTimeout / 2`), so a slow video is not redelivered to another worker meanwhile;
@@ -23,22 +23,16 @@
  * uninstall();
  * ```
  */
-import type { ObjectStore } from '../adapters/object-store.js';
 import type { Queue, ReceivedMessage } from '../adapters/queue.js';
-import { queueArnFromUrl, toSqsEvent } from '../adapters/sqs-queue.js';
 import { DeadlineError, errorMessage, ValidationError } from '../errors.js';
 import { sleep } from './deadline.js';
-import type { Engine } from './job.js';
-import { simulatedContext } from './local-runtime.js';
 import type { Outcome } from './metrics.js';
-import { processBatch, type ProcessorDeps } from './process-batch.js';
+import { processMessage, type ProcessorDeps } from './process-message.js';
 
 export interface WorkerOptions {
   queue: Queue;
   /** The same dependencies the Lambda handler uses (`buildDeps(process.env)`). */
   deps: ProcessorDeps;
-  /** Region for the simulated event's `awsRegion` / queue ARN (default AWS_REGION or us-east-1). */
-  region?: string;
   /** Long-poll wait per ReceiveMessage, 0-20 s (default 20). */
   waitSeconds?: number;
   /** Visibility timeout set on receive and on every heartbeat, 1-43200 s (default 300). */
@@ -92,7 +86,6 @@ interface ResolvedOptions {
   concurrency: number;
   jobTimeoutMs: number;
   shutdownTimeoutMs: number;
-  region: string;
 }
 
 function resolveOptions(o: WorkerOptions): ResolvedOptions {
@@ -109,25 +102,7 @@ function resolveOptions(o: WorkerOptions): ResolvedOptions {
   const jobTimeoutMs = int('jobTimeoutMs', o.jobTimeoutMs, 6 * 3_600_000, 1_000, 2_000_000_000);
   const shutdownTimeoutMs = int('shutdownTimeoutMs', o.shutdownTimeoutMs, 25_000, 0, 3_600_000);
   if (issues.length) throw new ValidationError('INVALID_WORKER_OPTIONS', 'invalid worker options', issues);
-  return { waitSeconds, visibilityTimeout, heartbeatMs, concurrency, jobTimeoutMs, shutdownTimeoutMs, region: o.region ?? process.env.AWS_REGION ?? 'us-east-1' };
-}
-
-/** The deps with `signal` also wired into every engine and object-store call: aborting it stops the job cleanly. */
-function withAbort(deps: ProcessorDeps, signal: AbortSignal): ProcessorDeps {
-  const both = (s?: AbortSignal) => (s ? AbortSignal.any([s, signal]) : signal);
-  const o = deps.objects;
-  const objects: ObjectStore = {
-    download: (bucket, key, dest, s) => o.download(bucket, key, dest, both(s)),
-    put: (bucket, key, body, ct, s) => o.put(bucket, key, body, ct, both(s)),
-    list: (bucket, prefix, s) => o.list(bucket, prefix, both(s)),
-    deleteMany: (bucket, keys, s) => o.deleteMany(bucket, keys, both(s)),
-  };
-  const e = deps.engine;
-  const engine: Engine = {
-    extractFrames: (path, options) => e.extractFrames(path, { ...options, signal: both(options.signal) }),
-    buildManifest: (result) => e.buildManifest(result),
-  };
-  return { ...deps, objects, engine };
+  return { waitSeconds, visibilityTimeout, heartbeatMs, concurrency, jobTimeoutMs, shutdownTimeoutMs };
 }
 
 /**
@@ -147,8 +122,6 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
   const stats: WorkerStats = { polls: 0, received: 0, deleted: 0, leftForRetry: 0, givenBack: 0, heartbeats: 0, heartbeatErrors: 0, receiveErrors: 0, abortedInFlight: false };
   const stop = o.signal ?? new AbortController().signal;
   const abortWork = new AbortController();
-  const deps = withAbort(o.deps, abortWork.signal);
-  const queueArn = queueArnFromUrl(queue.url, opt.region);
   const inflight = new Set<Promise<void>>();
   // From the stop request on, in-flight work has shutdownTimeoutMs left; then it is aborted and given back.
   let shutdownTimer: NodeJS.Timeout | undefined;
@@ -185,13 +158,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
     let retry = true;
     let error: string | undefined;
     try {
-      const res = await processBatch(toSqsEvent([m], queueArn, opt.region), simulatedContext({ remainingMs: opt.jobTimeoutMs, functionName: 'frames-worker' }), deps);
-      const r = res.outcomes[0];
-      outcome = r?.outcome ?? 'error';
-      retry = res.batchItemFailures.length > 0;
-      error = r?.error;
+      const r = await processMessage(m.body, { messageId: m.messageId, attempt: Math.max(1, m.receiveCount), deadline: Date.now() + opt.jobTimeoutMs, signal: abortWork.signal }, o.deps);
+      outcome = r.outcome;
+      retry = r.result === 'retry';
+      error = r.error;
     } catch (err) {
-      // processBatch does not throw; if it ever does, the message goes back, nothing is lost.
+      // processMessage does not throw; if it ever does, the message goes back, nothing is lost.
       error = errorMessage(err);
       log.error('processing failed unexpectedly; leaving the message for redelivery', { messageId: m.messageId, error });
     } finally {

@@ -18,7 +18,7 @@ import type { Engine } from '../../src/service/job.js';
 import { buildDeps } from '../../src/service/runtime.js';
 import { toSqsEvent } from '../../src/adapters/sqs-queue.js';
 import { startLocalStack } from '../helpers/local-stack.js';
-import { makeCutsVideo } from '../helpers/videos.js';
+import { makeCutsVideo } from '../fixtures/videos.js';
 
 const run = promisify(execFile);
 
@@ -40,7 +40,7 @@ export async function benchService(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'frames-bench-service-'));
   try {
     console.log('service bench: generating a 60 s 1280x720 clip with 12 cuts...');
-    const video = await makeCutsVideo(dir, { seconds: 60, width: 1280, height: 720, cuts: 12, name: 'bench-60s-720p.mp4' });
+    const video = await makeCutsVideo(dir, { seconds: 60, width: 1280, height: 720, cuts: 12 });
     const engine = (await import('../../src/engine/index.js')) as unknown as Engine;
 
     // Baseline: the engine alone, frames written to a local dir (the work `frames extract` does).

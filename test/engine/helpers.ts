@@ -1,41 +1,22 @@
-/** Small helpers for the engine tests: real ffmpeg, generated inputs in a tmp dir, pixel checks with sharp. */
-import { spawn } from 'node:child_process';
+/**
+ * Small helpers for the engine tests: pixel checks with sharp, ffmpeg as an oracle, tmp dirs. ffmpeg
+ * and the generated inputs come from test/fixtures/videos.ts (re-exported here for the engine tests).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { exec as execIn, ff, ffmpegBin, type Ran } from '../fixtures/videos.js';
 
-export const FFMPEG = process.env.FFMPEG_PATH || '/usr/bin/ffmpeg';
+export { concatClip, encodeGraph, ff, FPS, shot, type Ran } from '../fixtures/videos.js';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** $CORPUS_DIR/videos, else ../shared/corpus/videos (the same rule as test/fixtures/score.ts). */
 export const corpusDir = process.env.CORPUS_DIR ? path.resolve(process.env.CORPUS_DIR, 'videos') : path.resolve(repoRoot, '../shared/corpus/videos');
-export const FPS = 30;
 
-export interface Ran {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-/** Run a binary; resolves with exit code, stdout and stderr (never rejects on a non-zero exit). */
+/** Run a binary in the repository (default cwd); resolves with exit code, stdout and stderr. */
 export function exec(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd ?? repoRoot });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
-
-/** ffmpeg that must succeed. */
-export async function ff(args: string[]): Promise<Ran> {
-  const r = await exec(FFMPEG, ['-hide_banner', '-nostdin', '-y', '-loglevel', 'error', ...args]);
-  if (r.code !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  return r;
+  return execIn(bin, args, { cwd: repoRoot, ...opts });
 }
 
 /** Frames ffmpeg decodes from the first video stream (the oracle for frameCount). */
@@ -46,7 +27,7 @@ export async function decodedFrameCount(file: string): Promise<number> {
 
 /** Display aspect ratio ffmpeg reports for the first video stream (DAR, or width/height when square pixels). */
 export async function displayAspect(file: string): Promise<number> {
-  const r = await exec(FFMPEG, ['-hide_banner', '-i', file]);
+  const r = await exec(ffmpegBin(), ['-hide_banner', '-i', file]);
   const line = r.stderr.split('\n').find((l) => /Stream #\d+:\d+.*Video:/.test(l)) ?? '';
   const dar = /DAR (\d+):(\d+)/.exec(line);
   if (dar) return Number(dar[1]) / Number(dar[2]);
@@ -61,32 +42,6 @@ export async function makeTmp(prefix: string): Promise<string> {
 
 export async function removeTmp(dir: string | undefined): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
-}
-
-/** One shot: a lavfi source chain cut to `sec` seconds at 30 fps with square pixels. */
-export function shot(src: string, sec: number): { chain: string; frames: number } {
-  const frames = Math.round(sec * FPS);
-  return { chain: `${src},format=yuv420p,setsar=1,fps=${FPS},trim=end_frame=${frames},setpts=N/(${FPS}*TB)`, frames };
-}
-
-const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', '-pix_fmt', 'yuv420p', '-g', '30'];
-
-/** Shots joined by hard cuts, optional `post` filter on the joined stream; returns cut frame indices. */
-export async function concatClip(out: string, shots: Array<{ chain: string; frames: number }>, post = '', extra: string[] = []): Promise<number[]> {
-  const parts = shots.map((s, i) => `${s.chain}[v${i}]`);
-  const ins = shots.map((_, i) => `[v${i}]`).join('');
-  const graph = `${parts.join(';')};${ins}concat=n=${shots.length}:v=1:a=0${post ? `,${post}` : ''}[out]`;
-  const total = shots.reduce((a, s) => a + s.frames, 0);
-  await ff(['-filter_complex', graph, '-map', '[out]', '-frames:v', String(total), ...X264, '-an', ...extra, out]);
-  const cuts: number[] = [];
-  let at = 0;
-  for (const s of shots.slice(0, -1)) { at += s.frames; cuts.push(at); }
-  return cuts;
-}
-
-/** Encode a single filter graph whose output is labelled [out]. */
-export async function encodeGraph(out: string, graph: string, frames: number, extra: string[] = []): Promise<void> {
-  await ff(['-filter_complex', graph, '-map', '[out]', '-frames:v', String(frames), ...X264, '-an', ...extra, out]);
 }
 
 /** Raw RGB pixels of an encoded image. */

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { toSqsEvent } from '../../src/adapters/sqs-queue.js';
-import { collectOutOfProcess } from './helpers.js';
+import { collectOutOfProcess, ff } from './helpers.js';
 import { createHandler } from '../../src/lambda.js';
 import { simulatedContext } from '../../src/service/local-runtime.js';
 import { MemoryMetrics } from '../../src/service/metrics.js';
@@ -25,8 +25,6 @@ import { buildDeps } from '../../src/service/runtime.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 
 const run = promisify(execFile);
-const FFMPEG = process.env.FFMPEG_PATH || '/usr/bin/ffmpeg';
-const ff = (args: string[]) => run(FFMPEG, ['-y', '-hide_banner', '-loglevel', 'error', ...args], { timeout: 120_000, maxBuffer: 16 << 20 });
 
 let dir: string;
 let fifo: string;

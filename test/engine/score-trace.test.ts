@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { collectFrames, detectScenes } from '../../src/engine/index.js';
-import { makeCutsVideo } from '../helpers/videos.js';
+import { makeCutsVideo } from '../fixtures/videos.js';
 
 describe('score trace', () => {
   let dir: string;

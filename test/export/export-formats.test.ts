@@ -19,7 +19,7 @@ import { detectScenes } from '../../src/engine/index.js';
 import { formatScenes, framesToTimecode, nominalRate, secondsToClock, toCsv } from '../../src/engine/export/index.js';
 import type { DetectionResult } from '../../src/engine/types.js';
 import { HAVE_CHROMIUM, launchChromium } from '../helpers/browser.js';
-import { ffmpegPath } from '../helpers/videos.js';
+import { ffmpegBin as ffmpegPath } from '../fixtures/videos.js';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@
  * numbers on the page are the manifest's. The clip (generated with ffmpeg) has dissolves and a
  * hard cut, so both boundary kinds appear.
  */
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { main } from '../../src/cli/main.js';
 import type { Manifest } from '../../src/engine/types.js';
 import { dissolves } from '../fixtures/synth.js';
 import { HAVE_CHROMIUM, launchChromium } from '../helpers/browser.js';
-import { makeCutsVideo } from '../helpers/videos.js';
+import { makeCutsVideo } from '../fixtures/videos.js';
 import { renderReport } from '../../src/report/index.js';
 
 const d = HAVE_CHROMIUM ? describe : describe.skip;
@@ -177,7 +177,8 @@ d('frames report in headless chromium', () => {
 
   it('extract --report on a folder: a report per video and an index page whose numbers match', async () => {
     const videos = path.join(dir, 'videos');
-    await makeCutsVideo(path.join(videos, 'sub'), { seconds: 4, width: 320, height: 180, cuts: 1, name: 'b.mp4' });
+    await mkdir(path.join(videos, 'sub'), { recursive: true });
+    await copyFile(await makeCutsVideo(undefined, { seconds: 4, width: 320, height: 180, cuts: 1 }), path.join(videos, 'sub', 'b.mp4'));
     await copyFile(clip, path.join(videos, 'a.mp4'));
     const outFolder = path.join(dir, 'folder');
     const r = await cli('extract', videos, '--out', outFolder, '--report');

@@ -22,7 +22,7 @@ import { buildDeps, type DepsOverrides } from '../../src/service/runtime.js';
 import { toSqsEvent } from '../../src/adapters/sqs-queue.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
 import { faultyFetch } from '../helpers/postgrest-standin.js';
-import { makeCorruptVideo, makeCutsVideo } from '../helpers/videos.js';
+import { makeCorruptVideo, makeCutsVideo } from '../fixtures/videos.js';
 
 let stack: LocalStack;
 let workDir: string;

@@ -145,7 +145,7 @@ describe('job classification of S3 download failures', () => {
     const res = await processBatch(event, simulatedContext(), deps(status));
     // Assess
     expect(res.batchItemFailures).toEqual([]);
-    expect(res.outcomes[0]).toMatchObject({ outcome: 'permanent_failure', retry: false, stage: 'download', code });
+    expect(res.outcomes[0]).toMatchObject({ outcome: 'permanent_failure', result: 'recorded', stage: 'download', code });
     expect(status.errors).toEqual([expect.objectContaining({ stage: 'download', code, retryable: false, final: false, message: expect.stringMatching(message) })]);
     expect(s3.requests).toHaveLength(1); // not retried
     expect(status.rows.get('instagram/abc')).toMatchObject({ extracted: false, owner: null }); // claim released
@@ -157,7 +157,7 @@ describe('job classification of S3 download failures', () => {
     status.seed('instagram', 'abc');
     const res = await processBatch(event, simulatedContext(), deps(status));
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
-    expect(res.outcomes[0]).toMatchObject({ outcome: 'transient_failure', retry: true, stage: 'download' });
+    expect(res.outcomes[0]).toMatchObject({ outcome: 'transient_failure', result: 'retry', stage: 'download' });
     expect(s3.requests).toHaveLength(3); // 1 + s3Retries
   });
 });

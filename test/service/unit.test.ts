@@ -12,8 +12,12 @@ import { DeadlineGuard } from '../../src/service/deadline.js';
 import { parseMessage, InvalidMessageError } from '../../src/service/message.js';
 import { MemoryMetrics } from '../../src/service/metrics.js';
 import { processBatch, type ProcessorDeps } from '../../src/service/process-batch.js';
+import { processMessage } from '../../src/service/process-message.js';
+import { JOB_STAGES, runJob, type JobStage, type JobStats } from '../../src/service/job.js';
+import { runStages } from '../../src/service/stages.js';
+import { StageFailure } from '../../src/service/errors.js';
 import { simulatedContext } from '../../src/service/local-runtime.js';
-import { InvalidVideoError, isRetryable } from '../../src/errors.js';
+import { DeadlineError, InvalidVideoError, isRetryable } from '../../src/errors.js';
 import { ClaimLockedError, NotDownloadedError, ObjectStoreError, StatusStoreError } from '../../src/service/errors.js';
 import { MemoryObjectStore, MemoryStatusStore, ScriptedEngine } from '../helpers/memory.js';
 import { sqsEvent, testSettings } from '../helpers/service-fixtures.js';
@@ -274,5 +278,90 @@ describe('processBatch (in-memory twins)', () => {
     expect(new ClaimLockedError('a', 'b').retryable).toBe(true);
     expect(new NotDownloadedError('a', 'b').retryable).toBe(false);
     expect(existsSync('/nonexistent')).toBe(false);
+  });
+});
+
+describe('processMessage (the core both faces use)', () => {
+  const opts = (o: Partial<Parameters<typeof processMessage>[1]> = {}) => ({ messageId: 'm1', attempt: 1, deadline: Date.now() + 60_000, ...o });
+
+  it('says done, recorded or retry for a body, with no SQS event or Lambda context', async () => {
+    // Prepare
+    const { d, objects, status } = deps();
+    status.seed('instagram', 'good');
+    status.seed('instagram', 'notdl', false);
+    objects.objects.set('videos/instagram/good/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    status.seed('instagram', 'busy');
+    await status.claim('instagram', 'busy', 'someone-else', 60);
+    // Act
+    const done = await processMessage(body('good'), opts(), d);
+    const recorded = await processMessage(body('notdl'), opts({ messageId: 'm2' }), d);
+    const retry = await processMessage(body('busy'), opts({ messageId: 'm3', attempt: 3 }), d);
+    // Assess
+    expect(done).toEqual({ messageId: 'm1', result: 'done', outcome: 'extracted' });
+    expect(recorded).toMatchObject({ messageId: 'm2', result: 'recorded', outcome: 'permanent_failure', stage: 'claim', code: 'NOT_DOWNLOADED' });
+    expect(retry).toMatchObject({ messageId: 'm3', result: 'retry', outcome: 'transient_failure', stage: 'claim', code: 'CLAIM_LOCKED' });
+    expect(status.errors.map((e) => `${e.messageId}:${e.attempt}:${e.final}`)).toEqual(['m2:1:false', 'm3:3:true']);
+  });
+
+  it('does not start with less than minRemainingMs before the deadline', async () => {
+    const { d, status, objects } = deps({ minRemainingMs: 5_000 });
+    status.seed('instagram', 'late');
+    objects.objects.set('videos/instagram/late/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    const r = await processMessage(body('late'), opts({ deadline: Date.now() + 1_000 }), d);
+    expect(r).toMatchObject({ result: 'retry', outcome: 'deadline', stage: 'deadline', code: 'DEADLINE' });
+    expect(status.rows.get('instagram/late')).toMatchObject({ owner: null, extracted: false });
+  });
+
+  it('stops when its signal fires (worker shutdown): claim released, given back as a deadline', async () => {
+    const engine = new ScriptedEngine({ frames: 50, delayMs: 20 });
+    const { d, status, objects } = deps({ engine });
+    status.seed('instagram', 'stop');
+    objects.objects.set('videos/instagram/stop/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new DeadlineError('worker shutting down')), 100);
+    const r = await processMessage(body('stop'), opts({ signal: controller.signal }), d);
+    expect(r).toMatchObject({ result: 'retry', outcome: 'deadline', stage: 'extract', code: 'DEADLINE', error: 'worker shutting down' });
+    expect(status.released).toEqual(['instagram/stop']);
+  });
+});
+
+describe('job stages', () => {
+  it('times every stage of the list and ends at the first stage that returns a result', async () => {
+    const seen: string[] = [];
+    const step = (name: JobStage['name'], result?: string) => ({ name, run: async () => (seen.push(name), result) });
+    const stageMs: Record<string, number | undefined> = {};
+    const r = await runStages([step('claim'), step('download', 'stop'), step('extract')], {}, stageMs);
+    expect(r).toBe('stop');
+    expect(seen).toEqual(['claim', 'download']);
+    expect(Object.keys(stageMs)).toEqual(['claim', 'download']);
+  });
+
+  it('tags a failure with its stage, and keeps a stage a step names itself', async () => {
+    const boom = new Error('boom');
+    const fail = (name: JobStage['name'], err: unknown) => ({ name, run: async () => Promise.reject(err) });
+    const ok = { name: 'claim' as const, run: async () => undefined };
+    await expect(runStages([ok, fail('manifest', boom)], {}, {})).rejects.toEqual(expect.objectContaining({ stage: 'manifest', cause: boom }));
+    await expect(runStages([fail('extract', new StageFailure('upload', boom))], {}, {})).rejects.toEqual(expect.objectContaining({ stage: 'upload', cause: boom }));
+    await expect(runStages([ok], {}, {})).rejects.toBeInstanceOf(StageFailure);
+  });
+
+  it('runJob records each JOB_STAGES time, and a failed stage releases the claim under its name', async () => {
+    // Prepare
+    const { d, objects, status } = deps();
+    status.seed('instagram', 'timed');
+    status.seed('instagram', 'nomanifest');
+    for (const c of ['timed', 'nomanifest']) objects.objects.set(`videos/instagram/${c}/video.mp4`, { body: Buffer.from('v'), contentType: 'video/mp4' });
+    const ctx = (c: string) => ({ messageId: c, owner: `o:${c}`, signal: new AbortController().signal, logger: createLogger({ level: 'SILENT' }) });
+    const msg = (c: string) => parseMessage(body(c));
+    const stats: JobStats = { stageMs: {} };
+    const putManifestFails = JOB_STAGES.map((s) => (s.name === 'manifest' ? { ...s, run: async () => Promise.reject(new ObjectStoreError('S3 put: SlowDown (HTTP 503)', 503)) } : s));
+    // Act
+    await runJob(msg('timed'), ctx('timed'), d, stats);
+    const failure = await runJob(msg('nomanifest'), ctx('nomanifest'), d, { stageMs: {} }, putManifestFails).catch((e: unknown) => e);
+    // Assess
+    expect(Object.keys(stats.stageMs).sort()).toEqual([...JOB_STAGES.map((s) => s.timing ?? s.name), 'probe', 'analyze', 'total'].sort());
+    expect(failure).toBeInstanceOf(StageFailure);
+    expect(failure).toMatchObject({ stage: 'manifest', cause: expect.any(ObjectStoreError) });
+    expect(status.rows.get('instagram/nomanifest')).toMatchObject({ owner: null, extracted: false });
   });
 });

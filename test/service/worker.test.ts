@@ -18,7 +18,7 @@ import { MemoryMetrics } from '../../src/service/metrics.js';
 import { buildDeps, type DepsOverrides } from '../../src/service/runtime.js';
 import { handleShutdownSignals, runWorker, type WorkerMessageResult, type WorkerOptions } from '../../src/service/worker.js';
 import { startLocalStack, type LocalStack } from '../helpers/local-stack.js';
-import { makeCutsVideo } from '../helpers/videos.js';
+import { makeCutsVideo } from '../fixtures/videos.js';
 
 let stack: LocalStack;
 let workDir: string;
