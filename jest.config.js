@@ -4,7 +4,9 @@
  * Three projects: `unit` (in-memory twins, parsers, the CDK template), `integration` (real ffmpeg,
  * PostgreSQL, the S3/SQS emulator) and `slow` (chaos, accuracy sweeps, hostile media, the synthetic
  * generator's own checks, a production install, and any `*.slow.test.ts`). `npm test` runs unit and
- * integration; `npm run test:slow` runs slow; `.ci/run` runs both.
+ * integration; `npm run test:slow` (TEST_PROJECTS=slow) runs slow; `.ci/run` runs both;
+ * TEST_PROJECTS=all runs everything. The choice is made here, not with --selectProjects, whose
+ * variadic argument would swallow a test path given after it (`npm test -- test/x.test.ts`).
  */
 const SLOW = [
   '<rootDir>/test/chaos/',
@@ -40,13 +42,19 @@ const shared = {
 /** testMatch globs for the entries above (a folder: every test file in it). */
 const globs = (patterns) => patterns.filter((p) => p.startsWith('<rootDir>')).map((p) => (p.endsWith('/') ? `${p}**/*.test.ts` : p));
 
+const PROJECTS = [
+  { ...shared, displayName: 'unit', testMatch: globs(UNIT), testPathIgnorePatterns: ['/node_modules/', ...SLOW] },
+  // Everything else (testPathIgnorePatterns are regexes; <rootDir> is substituted).
+  { ...shared, displayName: 'integration', testPathIgnorePatterns: ['/node_modules/', ...UNIT, ...SLOW] },
+  { ...shared, displayName: 'slow', testMatch: [...globs(SLOW), '<rootDir>/{test,cdk/test}/**/*.slow.test.ts'] },
+];
+
+const selected = (process.env.TEST_PROJECTS || 'unit,integration').split(',').map((p) => p.trim());
+const unknown = selected.filter((p) => p !== 'all' && !PROJECTS.some((q) => q.displayName === p));
+if (unknown.length) throw new Error(`TEST_PROJECTS: unknown project ${unknown.join(', ')} (use unit, integration, slow or all)`);
+
 export default {
   testTimeout: 120000,
   maxWorkers: 2,
-  projects: [
-    { ...shared, displayName: 'unit', testMatch: globs(UNIT), testPathIgnorePatterns: ['/node_modules/', ...SLOW] },
-    // Everything else (testPathIgnorePatterns are regexes; <rootDir> is substituted).
-    { ...shared, displayName: 'integration', testPathIgnorePatterns: ['/node_modules/', ...UNIT, ...SLOW] },
-    { ...shared, displayName: 'slow', testMatch: [...globs(SLOW), '<rootDir>/{test,cdk/test}/**/*.slow.test.ts'] },
-  ],
+  projects: PROJECTS.filter((p) => selected.includes('all') || selected.includes(p.displayName)),
 };
