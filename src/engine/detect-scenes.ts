@@ -5,6 +5,7 @@ import { SceneDetector } from './detector.js';
 import { resolveOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { publicScene, sceneFromBoundaries } from './scenes.js';
+import { decodeWarnings, SizeChanges } from './input-changes.js';
 import { makeSignature } from './signature.js';
 import type { DetectionResult, DetectOptions } from './types.js';
 
@@ -15,6 +16,16 @@ const DETECT_CHUNK_SEC = 30;
 
 export function canSkipBFrames(probe: ProbeResult): boolean {
   return probe.hasBFrames && probe.timestampsUsable && SKIP_B_CODECS.has(probe.info.codec ?? '');
+}
+
+/**
+ * The frames the analysis decodes, shared by `detect` and `extract` so both see the same pictures
+ * and find the same scenes: skipping unreferenced frames (`noref`) leaves every other frame exact;
+ * skipping all B-frames or the loop filter (faster) changed the pictures, and with them the scenes
+ * (an HEVC 10-bit cut found by one command only). `all` decodes every frame, as it outputs them.
+ */
+export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref' {
+  return !all && canSkipBFrames(probe) ? 'noref' : 'none';
 }
 
 /**
@@ -29,19 +40,19 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
   const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+  const sizes = new SizeChanges();
   let lastProgress = 0;
   const duration = probe.info.durationSec;
   const summary = await runAnalysis({
     file,
     probe,
-    // Skipping B-frames is harmless where a codec has none or ignores the request; indices come
-    // from packet timestamps, so it is off only when those are missing (raw streams).
-    skip: probe.hasBFrames && !probe.timestampsUsable ? 'none' : 'bidir',
-    skipLoopFilter: true,
+    skip: analysisSkip(probe, false),
+    skipLoopFilter: false,
     candidates: null,
     chunking: { maxSec: DETECT_CHUNK_SEC },
     ...probeOpts,
     onAnalysis: (f) => {
+      sizes.push(f.index, f.width, f.height);
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
@@ -50,10 +61,14 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     },
   });
   detector.flush();
-  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
+  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings());
 }
 
-export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector): DetectionResult {
+/**
+ * The detection result once the decode has ended: typed errors for nothing decoded or a truncated
+ * file, else scenes plus the warnings of what was decoded through (`streamWarnings`: size changes).
+ */
+export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector, streamWarnings: string[] = []): DetectionResult {
   if (decoded === 0) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame could be decoded`);
   if (/partial file/i.test(stderrTail) || probe.partial) {
     throw new InvalidVideoError('TRUNCATED_VIDEO', `${file} is truncated: ffmpeg reached the end of the file in the middle of the data`);
@@ -62,5 +77,6 @@ export function finishDetection(file: string, probe: ProbeResult, decoded: numbe
   const bs = detector.boundaries;
   const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
   for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
-  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame) };
+  const warnings = [...probe.warnings, ...streamWarnings, ...decodeWarnings(stderrTail)];
+  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame), warnings };
 }
