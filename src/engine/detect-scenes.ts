@@ -9,8 +9,12 @@ import { decodeWarnings, SizeChanges } from './input-changes.js';
 import { makeSignature } from './signature.js';
 import type { DetectionResult, DetectOptions } from './types.js';
 
-/** Codecs whose decoders honour `-skip_frame bidir`. */
-const SKIP_B_CODECS = new Set(['h264', 'hevc', 'mpeg2video', 'mpeg4', 'mpeg1video', 'vc1']);
+/**
+ * Codecs whose unreferenced frames the analysis may skip (`-skip_frame noref`). Not MPEG-1/2/4 part 2:
+ * their encoders put B-frames right after a cut (no scene-cut keyframes), and a skipped first frame of
+ * a shot moved the cut it starts (MPEG-2 TS: cuts found at 102, 201, 251 instead of 100, 200, 250).
+ */
+const SKIP_B_CODECS = new Set(['h264', 'hevc']);
 /** Detect buffers only thumbnails (7 KB a frame) of the chunks decoded ahead: long chunks are fine. */
 const DETECT_CHUNK_SEC = 30;
 

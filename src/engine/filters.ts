@@ -36,8 +36,14 @@ export function analysisChain(): string {
 export function candidateChain(g: CandidateGeometry): string {
   const deint = g.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : '';
   const select = g.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${g.stepSec})',` : '';
-  const pad = g.bufferWidth !== g.width || g.bufferHeight !== g.height ? `,pad=${g.bufferWidth}:${g.bufferHeight}:0:0` : '';
-  return `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1,format=yuv420p${pad},showinfo@cand=checksum=0`;
+  const dx = g.bufferWidth - g.width;
+  const dy = g.bufferHeight - g.height;
+  // Odd sizes: pad in 4:4:4 (pad on 4:2:0 would drop the odd column) with the edge pixels repeated,
+  // so the chroma of the last column is not mixed with black; the encoder crops the pad off again.
+  const fmt = dx || dy
+    ? `format=yuv444p,pad=${g.bufferWidth}:${g.bufferHeight}:0:0,fillborders=right=${dx}:bottom=${dy}:mode=smear,format=yuv420p`
+    : 'format=yuv420p';
+  return `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1,${fmt},showinfo@cand=checksum=0`;
 }
 
 /** The even buffer size that holds a picture of this size. */
