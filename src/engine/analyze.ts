@@ -10,7 +10,8 @@ import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
 import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { SIG_BYTES, SIG_H, SIG_W } from './signature.js';
+import { analysisChain, candidateChain } from './filters.js';
+import { SIG_BYTES } from './signature.js';
 
 export interface AnalysisFrame {
   index: number;
@@ -18,6 +19,9 @@ export interface AnalysisFrame {
   /** An intra-coded keyframe: encoders put these at the cuts they notice. */
   keyframe: boolean;
   rgb: Uint8Array;
+  /** The decoded picture's size (0 when unknown): it may change mid-stream. */
+  width: number;
+  height: number;
 }
 
 export interface CandidateFrame {
@@ -35,8 +39,12 @@ export interface CandidateFrame {
 }
 
 export interface CandidateSpec {
+  /** Buffer size (even; 4:2:0). */
   width: number;
   height: number;
+  /** The picture inside the buffer when smaller (an odd size padded by one): default the buffer size. */
+  pictureWidth?: number;
+  pictureHeight?: number;
   /** Minimum seconds between candidates; 0 = every decoded frame. */
   stepSec: number;
 }
@@ -111,14 +119,16 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
   if (plan.skip !== 'none') decoderArgs.push('-skip_frame', plan.candidates ? 'noref' : plan.skip);
   if (plan.skipLoopFilter && !plan.candidates) decoderArgs.push('-skip_loop_filter', 'all');
 
-  const ana = `scale=${SIG_W}:${SIG_H}:flags=area,format=rgb24,showinfo@ana=checksum=0`;
+  const ana = analysisChain();
   let filter: string;
   const outputs: string[] = [];
   if (plan.candidates) {
     const c = plan.candidates;
-    const select = c.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${c.stepSec})',` : '';
-    const scale = needsScale(probeNow as ProbeResult, c) ? `scale=${c.width}:${c.height}:flags=bicubic,setsar=1,` : '';
-    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${select}${scale}format=yuv420p,showinfo@cand=checksum=0[bo]`;
+    const cand = candidateChain({
+      width: c.pictureWidth ?? c.width, height: c.pictureHeight ?? c.height, bufferWidth: c.width, bufferHeight: c.height,
+      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false,
+    });
+    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${cand}[bo]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
     outputs.push('-map', '[bo]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:3');
   } else {
@@ -129,7 +139,7 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
 }
 
 async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefined, args: string[]): Promise<AnalysisSummary> {
-  let indexer: FrameIndexer | undefined = probeNow ? new FrameIndexer(probeNow.packetTimes) : undefined;
+  let indexer: FrameIndexer | undefined = probeNow ? new FrameIndexer(probeNow.packetTimes, probeNow.firstShown) : undefined;
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
@@ -214,13 +224,13 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
       const meta = anaMeta.shift() as ShowinfoMeta;
       const data = anaChunks.take();
       const t = meta.pts * (tb.ana || 1);
-      if (t0 === undefined) t0 = t;
       // The first analysis frame fixes the index origin (packets before it were not decoded).
       const index = exactIndex || !indexer ? anaCount : indexer.indexOf(t);
+      if (t0 === undefined) t0 = exactIndex || !indexer ? t : indexer.originTime;
       if (exactIndex && plan.candidates) ptsToIndex.set(meta.pts, index);
       anaCount++;
       lastAnaIndex = index;
-      plan.onAnalysis({ index, time: t - t0, keyframe: meta.keyframe, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+      plan.onAnalysis({ index, time: t - t0, keyframe: meta.keyframe, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: meta.width, height: meta.height });
     }
     if (final) deliverCandidates(true);
   }
@@ -237,7 +247,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   let probeError: unknown;
   const probeReady = Promise.resolve(plan.probe).then(
     (p) => {
-      indexer ??= new FrameIndexer(p.packetTimes);
+      indexer ??= new FrameIndexer(p.packetTimes, p.firstShown);
       drain();
     },
     (err: unknown) => {
@@ -262,8 +272,4 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
     decodeErrors: info.decodeErrors,
     stderrTail,
   };
-}
-
-function needsScale(probe: ProbeResult, c: CandidateSpec): boolean {
-  return c.width !== probe.info.width || c.height !== probe.info.height || probe.sar !== 1;
 }

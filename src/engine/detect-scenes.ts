@@ -7,16 +7,31 @@ import { resolveOptions } from './options.js';
 import { ScoreTrace } from './score-trace.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { publicScene, sceneFromBoundaries } from './scenes.js';
+import { decodeWarnings, SizeChanges } from './input-changes.js';
 import { makeSignature } from './signature.js';
 import type { DetectionResult, DetectOptions } from './types.js';
 
-/** Codecs whose decoders honour `-skip_frame bidir`. */
-const SKIP_B_CODECS = new Set(['h264', 'hevc', 'mpeg2video', 'mpeg4', 'mpeg1video', 'vc1']);
+/**
+ * Codecs whose unreferenced frames the analysis may skip (`-skip_frame noref`). Not MPEG-1/2/4 part 2:
+ * their encoders put B-frames right after a cut (no scene-cut keyframes), and a skipped first frame of
+ * a shot moved the cut it starts (MPEG-2 TS: cuts found at 102, 201, 251 instead of 100, 200, 250).
+ */
+const SKIP_B_CODECS = new Set(['h264', 'hevc']);
 /** Detect buffers only thumbnails (7 KB a frame) of the chunks decoded ahead: long chunks are fine. */
 const DETECT_CHUNK_SEC = 30;
 
 export function canSkipBFrames(probe: ProbeResult): boolean {
   return probe.hasBFrames && probe.timestampsUsable && SKIP_B_CODECS.has(probe.info.codec ?? '');
+}
+
+/**
+ * The frames the analysis decodes, shared by `detect` and `extract` so both see the same pictures
+ * and find the same scenes: skipping unreferenced frames (`noref`) leaves every other frame exact;
+ * skipping all B-frames or the loop filter (faster) changed the pictures, and with them the scenes
+ * (an HEVC 10-bit cut found by one command only). `all` decodes every frame, as it outputs them.
+ */
+export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref' {
+  return !all && canSkipBFrames(probe) ? 'noref' : 'none';
 }
 
 /**
@@ -32,20 +47,20 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
   const probe = await probeVideo(file, probeOpts);
   const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
   const trace = options.traceScores ? new ScoreTrace(o.threshold) : null;
+  const sizes = new SizeChanges();
   let lastProgress = 0;
   const duration = probe.info.durationSec;
   const summary = await runAnalysis({
     file,
     probe,
-    // Skipping B-frames is harmless where a codec has none or ignores the request; indices come
-    // from packet timestamps, so it is off only when those are missing (raw streams).
-    skip: probe.hasBFrames && !probe.timestampsUsable ? 'none' : 'bidir',
-    skipLoopFilter: true,
+    skip: analysisSkip(probe, false),
+    skipLoopFilter: false,
     candidates: null,
     chunking: { maxSec: DETECT_CHUNK_SEC },
     ...probeOpts,
     onAnalysis: (f) => {
       const sig = makeSignature(f.rgb);
+      sizes.push(f.index, f.width, f.height);
       detector.push(f.index, f.time, sig, f.keyframe);
       trace?.push(f.index, f.time, sig);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
@@ -55,11 +70,15 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     },
   });
   detector.flush();
-  const result = finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector);
+  const result = finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings());
   return trace ? { ...result, scoreTrace: trace.result() } : result;
 }
 
-export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector): DetectionResult {
+/**
+ * The detection result once the decode has ended: typed errors for nothing decoded or a truncated
+ * file, else scenes plus the warnings of what was decoded through (`streamWarnings`: size changes).
+ */
+export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector, streamWarnings: string[] = []): DetectionResult {
   if (decoded === 0) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame could be decoded`);
   if (probe.partial || reportsTruncation(stderrTail)) {
     throw new InvalidVideoError('TRUNCATED_VIDEO', `${file} is truncated: ffmpeg reached the end of the file in the middle of the data`);
@@ -68,5 +87,6 @@ export function finishDetection(file: string, probe: ProbeResult, decoded: numbe
   const bs = detector.boundaries;
   const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
   for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
-  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame) };
+  const warnings = [...probe.warnings, ...streamWarnings, ...decodeWarnings(stderrTail)];
+  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame), warnings };
 }

@@ -4,9 +4,11 @@
  */
 import { AbortedError } from '../errors.js';
 import { runAnalysis, type CandidateFrame } from './analyze.js';
-import { canSkipBFrames, finishDetection } from './detect-scenes.js';
+import { analysisSkip, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
+import { bufferSize } from './filters.js';
 import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming } from './image.js';
+import { SizeChanges } from './input-changes.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
@@ -143,6 +145,9 @@ class ExtractionJob {
   private emitHorizon = 0;
   private wake: (() => void) | null = null;
   private allCount = 0;
+  private readonly sizes = new SizeChanges();
+  /** Output picture size (set when the run starts). */
+  private picture = { width: 0, height: 0 };
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
     this.detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec }, (b) => this.onBoundary(b));
@@ -169,8 +174,12 @@ class ExtractionJob {
       height = Math.round((height * o.maxWidth) / width);
       width = o.maxWidth;
     }
-    width -= width % 2;
-    height -= height % 2;
+    // The true size, odd or not: the decode pads odd sizes by one row/column (4:2:0) and the
+    // encoder crops it off again (an odd size was once silently cut down to the even one).
+    width = Math.max(2, width);
+    height = Math.max(2, height);
+    this.picture = { width, height };
+    const buffer = bufferSize(width, height);
     const all = o.mode === 'all';
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
@@ -181,14 +190,15 @@ class ExtractionJob {
     const summary = await runAnalysis({
       file: this.file,
       probe: this.probe,
-      skip: !all && canSkipBFrames(this.probe) ? 'noref' : 'none',
+      skip: analysisSkip(this.probe, all),
       skipLoopFilter: false,
-      candidates: { width: Math.max(2, width), height: Math.max(2, height), stepSec: step },
+      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step },
       chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {
         const sig = makeSignature(f.rgb);
+        this.sizes.push(f.index, f.width, f.height);
         this.detector.push(f.index, f.time, sig, f.keyframe);
         trace?.push(f.index, f.time, sig);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
@@ -201,7 +211,7 @@ class ExtractionJob {
     });
     this.detector.flush();
     this.analyzeMs = performance.now() - t;
-    this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector);
+    this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings());
     if (trace) this.detection.scoreTrace = trace.result();
     this.closeScene(null, summary.frameCount - 1);
     this.finish();
@@ -316,14 +326,14 @@ class ExtractionJob {
     const p: PendingPick = {
       // A reference to the candidate itself would keep its (pooled, recycled) buffer reachable for
       // as long as the pick is remembered for dedupe: copy the few numbers instead.
-      pick: { candidate: { index: c.index, time: c.time, width: c.width, height: c.height }, sharpness: pick.sharpness, reason: pick.reason },
+      pick: { candidate: { index: c.index, time: c.time, width: this.picture.width, height: this.picture.height }, sharpness: pick.sharpness, reason: pick.reason },
       scene, sceneLen,
       hash: dHash(c.yuv, c.width, c.height),
       stats: frameStats(c),
       encoded: null,
     };
     c.hold();
-    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => c.drop());
+    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => c.drop(), this.picture);
     p.encoded.catch(() => undefined); // surfaced when awaited
     // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).
     let i = this.pending.length;

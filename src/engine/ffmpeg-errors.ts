@@ -29,8 +29,12 @@ export interface FfmpegFailure {
   reason?: unknown;
 }
 
-/** stderr lines ffmpeg prints when the data ends in the middle of a packet or box. */
-const TRUNCATION = /partial file|Packet corrupt|stream \d+, offset \d+: partial/i;
+/**
+ * stderr lines ffmpeg prints when a container says its data is missing (an mp4 cut short). Not
+ * "Packet corrupt": MPEG-TS says that of one lost or damaged 188-byte packet, and ffmpeg decodes
+ * through it, as do we (with a warning in the result).
+ */
+const TRUNCATION = /partial file|stream \d+, offset \d+: partial/i;
 
 /** True when ffmpeg's stderr says the input is cut short (the probe and the decode pass both ask). */
 export function reportsTruncation(stderr: string): boolean {

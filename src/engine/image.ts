@@ -122,9 +122,10 @@ export class FrameEncoder {
 
   /**
    * Queue one frame. `done` is called once the YUV pixels have been read (so a pooled buffer can
-   * be recycled); until then the caller must keep `yuv` unchanged.
+   * be recycled); until then the caller must keep `yuv` unchanged. `picture`: the part of the
+   * buffer to encode, from the top left (an odd size in its even buffer).
    */
-  encode(yuv: Buffer, width: number, height: number, done?: () => void): Promise<Buffer> {
+  encode(yuv: Buffer, width: number, height: number, done?: () => void, picture?: { width: number; height: number }): Promise<Buffer> {
     const result = this.chain.then(async () => {
       const size = width * height * 3;
       if (!this.rgb || this.rgb.length !== size) this.rgb = Buffer.allocUnsafeSlow(size);
@@ -133,7 +134,7 @@ export class FrameEncoder {
       } finally {
         done?.();
       }
-      return encodeRgb(this.rgb, width, height, this.format, this.quality);
+      return encodeRgb(this.rgb, width, height, this.format, this.quality, picture);
     });
     this.chain = result.catch(() => undefined);
     return result;
@@ -141,10 +142,12 @@ export class FrameEncoder {
 }
 
 /** Encode packed RGB. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
-async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number): Promise<Buffer> {
+async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number, picture?: { width: number; height: number }): Promise<Buffer> {
   // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
   const sharp = await loadSharp();
-  const img = sharp(rgb, { raw: { width, height, channels: 3 } });
+  let img = sharp(rgb, { raw: { width, height, channels: 3 } });
+  // An odd-sized picture sits in an even buffer (4:2:0): crop the padding off.
+  if (picture && (picture.width < width || picture.height < height)) img = img.extract({ left: 0, top: 0, width: picture.width, height: picture.height });
   switch (format) {
     case 'jpeg':
       return img.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0' }).toBuffer();

@@ -20,6 +20,7 @@ export function buildManifest(result: ExtractionResult, now: Date = new Date()):
     video: result.video,
     scenes: result.scenes,
     cuts: result.cuts,
+    warnings: result.warnings,
     frames: result.frames,
     fallbackUsed: result.fallbackUsed,
     settings: result.settings,

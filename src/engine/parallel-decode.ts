@@ -84,7 +84,7 @@ export interface ChunkArgs {
 }
 
 type Event =
-  | { kind: 'ana'; t: number; keyframe: boolean; data: Buffer }
+  | { kind: 'ana'; t: number; keyframe: boolean; width: number; height: number; data: Buffer }
   | { kind: 'cand'; t: number; keyframe: boolean; width: number; height: number; data: Buffer };
 
 /**
@@ -92,7 +92,7 @@ type Event =
  * `maxAheadBytes` bounds the candidate frames held for chunks decoded ahead of their turn.
  */
 export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: ChunkSpan[], args: ChunkArgs, concurrency: number, maxAheadBytes = Number.POSITIVE_INFINITY): Promise<AnalysisSummary> {
-  const indexer = new FrameIndexer(probe.packetTimes);
+  const indexer = new FrameIndexer(probe.packetTimes, probe.firstShown);
   const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
   const firstPacket = probe.packetTimes[0] as number;
   const pool = new BufferPool(args.candW * args.candH * 1.5 || 1);
@@ -108,11 +108,11 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
   plan.signal?.addEventListener('abort', onOuter, { once: true });
 
   const deliver = (e: Event): void => {
-    t0 ??= e.t;
     const index = indexer.indexOf(e.t);
+    t0 ??= indexer.originTime;
     if (e.kind === 'ana') {
       decoded++;
-      const f: AnalysisFrame = { index, time: e.t - t0, keyframe: e.keyframe, rgb: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength) };
+      const f: AnalysisFrame = { index, time: e.t - t0, keyframe: e.keyframe, rgb: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), width: e.width, height: e.height };
       plan.onAnalysis(f);
       return;
     }
@@ -138,7 +138,9 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
 
   const runOne = async (i: number, onExit: () => void): Promise<void> => {
     const span = spans[i] as ChunkSpan;
-    const window: string[] = ['-copyts', '-seek_timestamp', '1'];
+    // The probe's and the single pass's clock: the file's times shifted to start at 0 (as ffmpeg
+    // does without -copyts). Absolute times (-copyts alone) misnumbered files with a start offset.
+    const window: string[] = ['-copyts', '-start_at_zero'];
     // A seek just past the keyframe lands on it; nothing is decoded and thrown away before it.
     if (Number.isFinite(span.start)) window.push('-noaccurate_seek', '-ss', (span.start + frameDur / 2).toFixed(6));
     if (Number.isFinite(span.end)) {
@@ -176,7 +178,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
         if (!anaMeta.length || !anaChunks.ready()) break;
         const m = anaMeta.shift() as ShowinfoMeta;
         lastAnaT = m.pts * (tb.ana || 1);
-        push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, data: anaChunks.take() });
+        push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, width: m.width, height: m.height, data: anaChunks.take() });
       }
     };
     const run: FfmpegRun = spawnFfmpeg(ffArgs, {

@@ -25,6 +25,10 @@ export interface ProbeResult {
   timestampsUsable: boolean;
   /** ffmpeg reported a partial (truncated) file while reading it. */
   partial: boolean;
+  /** Damage ffmpeg reads through (lost packets, timestamp jumps), for the result's `warnings`. */
+  warnings: string[];
+  /** The header names a field order (top/bottom first): output frames are deinterlaced. */
+  interlaced: boolean;
   /** Demuxer names from ffmpeg's input header (`mov,mp4,m4a,...`). */
   container: string;
   /**
@@ -33,7 +37,16 @@ export interface ProbeResult {
    * frames from there on as a decode of the whole file.
    */
   splitPoints: Float64Array;
+  /**
+   * Rank in packetTimes of the first frame a full decode shows: the first at or after the first
+   * keyframe in decode order (earlier ones lack their references). A decode that skips frames
+   * (leading B-frames) must still count from here, or its indices shift against a full decode.
+   */
+  firstShown: number;
 }
+
+/** AV_PKT_FLAG_DISCARD in framecrc's `F=` column. */
+const PKT_FLAG_DISCARD = 0x4;
 
 export interface ProbeOptions {
   signal?: AbortSignal;
@@ -79,6 +92,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   const durations: number[] = [];
   const keys: boolean[] = [];
   let timestampsUsable = true;
+  let firstKeyPts: number | undefined;
   for (const line of framecrc.split('\n')) {
     if (!line) continue;
     if (line.startsWith('#tb 0:')) {
@@ -91,12 +105,15 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
     if (cols.length < 5 || cols[0] !== '0') continue;
     const d = Number(cols[1]);
     const p = Number(cols[2]);
+    // framecrc prints packet flags only when they differ from "key": `F=0x0` is a non-key packet.
+    const flags = cols[6]?.startsWith('F=') ? Number.parseInt(cols[6].slice(2), 16) : 1;
+    // DISCARD (0x4): before the start of an mp4 edit list; decoded as a reference, never shown.
+    if ((flags & 1) === 1 && firstKeyPts === undefined) firstKeyPts = Number.isFinite(p) ? p : d;
+    if (flags & PKT_FLAG_DISCARD) continue;
     if (!Number.isFinite(p)) timestampsUsable = false;
     dts.push(d);
     pts.push(Number.isFinite(p) ? p : d);
     durations.push(Number(cols[3]) || 0);
-    // framecrc prints packet flags only when they differ from "key": `F=0x0` is a non-key packet.
-    const flags = cols[6]?.startsWith('F=') ? Number.parseInt(cols[6].slice(2), 16) : 1;
     keys.push((flags & 1) === 1);
   }
   if (pts.length === 0) {
@@ -138,10 +155,23 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   };
   const partial = reportsTruncation(stderr);
   const splitPoints = timestampsUsable ? closedGopKeyframes(pts, keys, tb) : new Float64Array(0);
+  let firstShown = 0;
+  if (firstKeyPts !== undefined) while (firstShown < sorted.length && (sorted[firstShown] as number) < firstKeyPts * tb - 1e-9) firstShown++;
+  if (firstShown >= sorted.length) firstShown = 0;
   return {
+    firstShown, warnings: probeWarnings(stderr),
     info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial,
-    container: header.container, splitPoints,
+    container: header.container, splitPoints, interlaced: header.interlaced,
   };
+}
+
+/** Damage the demuxer reported and read through, one sentence each. */
+function probeWarnings(stderr: string): string[] {
+  const out: string[] = [];
+  // ffmpeg may print one packet's message twice: count distinct packets.
+  const corrupt = new Set(stderr.match(/Packet corrupt \(stream = \d+, dts = -?\d+/g) ?? []).size;
+  if (corrupt > 0) out.push(`${corrupt} damaged or incomplete packet(s) in the container (lost data, e.g. a dropped MPEG-TS packet): decoded through, nearby frames may show errors`);
+  return out;
 }
 
 /**
@@ -171,10 +201,11 @@ interface InputHeader {
   rotation: number;
   durationSec: number;
   container: string;
+  interlaced: boolean;
 }
 
 export function parseInputHeader(stderr: string): InputHeader {
-  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0, container: '' };
+  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0, container: '', interlaced: false };
   // Only the input section: stop at the first "Output #" line.
   const inputPart = stderr.split(/\nOutput #/)[0] ?? stderr;
   const dur = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(inputPart);
@@ -195,6 +226,8 @@ export function parseInputHeader(stderr: string): InputHeader {
       if (size) { out.width = Number(size[1]); out.height = Number(size[2]); }
       const sar = /SAR (\d+):(\d+)/.exec(line);
       if (sar && Number(sar[1]) > 0 && Number(sar[2]) > 0) out.sar = Number(sar[1]) / Number(sar[2]);
+      // `yuv420p(tv, top first)`, `(bottom coded first (swapped))`: interlaced; `(progressive)` or none: not.
+      out.interlaced = /\((?:[^()]*, )?(?:top|bottom)(?: coded)? first/.test(line);
       const fps = /([\d.]+) fps/.exec(line);
       if (fps) out.fps = Number(fps[1]);
       continue;
@@ -224,16 +257,25 @@ function round(x: number, digits: number): number {
  */
 export class FrameIndexer {
   private offset = -1;
-  constructor(private readonly times: Float64Array) {}
+  /**
+   * @param origin rank (in `times`) of the first frame a full decode shows (ProbeResult.firstShown);
+   *   frame 0 is there even when the decode that is indexed skipped it (a leading B-frame).
+   */
+  constructor(private readonly times: Float64Array, private readonly origin = Number.POSITIVE_INFINITY) {}
 
-  /** Index of the packet whose time is nearest to `t` (seconds), relative to the first decoded frame. */
+  /** Index of the packet whose time is nearest to `t` (seconds), relative to frame 0. */
   indexOf(t: number): number {
     const rank = nearest(this.times, t);
-    if (this.offset < 0) this.offset = rank;
+    if (this.offset < 0) this.offset = Math.min(rank, this.origin);
     return rank - this.offset;
   }
 
-  /** Frames in the stream from the first decoded frame on. */
+  /** Time of frame 0 (seconds, stream clock); known once indexOf was called. */
+  get originTime(): number {
+    return this.times[Math.max(0, this.offset)] as number;
+  }
+
+  /** Frames in the stream from frame 0 on. */
   get frameCount(): number {
     return this.times.length - Math.max(0, this.offset);
   }

@@ -50,6 +50,11 @@ export interface DetectionResult {
   scenes: Scene[];
   /** startFrame of every scene after the first. */
   cuts: number[];
+  /**
+   * Damage and changes the decode read through, one sentence each (empty for a clean file): lost or
+   * corrupt packets (MPEG-TS), concealed decode errors, a picture size that changes mid-stream.
+   */
+  warnings: string[];
   /** Per-frame change scores and the threshold they were judged against; only with `traceScores`. */
   scoreTrace?: { threshold: number; points: ScorePoint[] };
 }
@@ -137,6 +142,8 @@ export interface Manifest {
   video: VideoInfo;
   scenes: Scene[];
   cuts: number[];
+  /** DetectionResult.warnings: what the decode read through (empty for a clean file). */
+  warnings: string[];
   frames: FrameRecord[];
   fallbackUsed: boolean;
   settings: ExtractionResult['settings'];

@@ -101,6 +101,7 @@ export class ScriptedEngine implements Engine {
         video,
         scenes: Array.from({ length: n }, (_, i) => ({ index: i, startFrame: i * 10, endFrame: i * 10 + 9, startTime: i, endTime: i + 0.9, transitionIn: i ? ('cut' as const) : null })),
         cuts: Array.from({ length: n - 1 }, (_, i) => (i + 1) * 10),
+        warnings: [],
         frames: Array.from({ length: n }, (_, i) => ({ file: `${i}.jpg`, index: i, frame: i * 10, time: i, scene: i, width: 4, height: 4, bytes: 7, sharpness: 1 })),
         fallbackUsed: false,
         settings: { mode: 'scene', framesPerScene: 1, interval: 1, minFrames: 3, format: 'jpeg', dedupe: true, threshold: 27, minSceneLenSec: 0.6 },
@@ -112,7 +113,7 @@ export class ScriptedEngine implements Engine {
     }
   }
   buildManifest(result: ExtractionResult): Manifest {
-    const { video, scenes, cuts, frames, fallbackUsed, settings } = result;
-    return { video, scenes, cuts, frames, fallbackUsed, settings, tool: { name: 'test', version: 'test' }, createdAt: new Date(0).toISOString() };
+    const { video, scenes, cuts, warnings, frames, fallbackUsed, settings } = result;
+    return { video, scenes, cuts, warnings, frames, fallbackUsed, settings, tool: { name: 'test', version: 'test' }, createdAt: new Date(0).toISOString() };
   }
 }

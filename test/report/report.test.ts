@@ -234,6 +234,7 @@ describe('report page (rendering alone)', () => {
     cuts: [50],
     frames: [],
     fallbackUsed: false,
+    warnings: [],
     settings: { threshold: 27, minSceneLenSec: 0.6, mode: 'scene', framesPerScene: 1, interval: 2, minFrames: 3, format: 'jpeg', dedupe: true },
     tool: { name: 'scene-frames', version: '0.0.0' },
     createdAt: '2026-01-01T00:00:00.000Z',
