@@ -23,12 +23,12 @@ export function canSkipBFrames(probe: ProbeResult): boolean {
  * const { scenes, cuts } = await detectScenes('clip.mp4', { threshold: 27 });
  */
 export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
-  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec });
+  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec, minConfidence: options.minConfidence });
   const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
   // The probe (a demux-only pass, tens of milliseconds) comes first: its keyframe list lets the
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
-  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
+  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true });
   let lastProgress = 0;
   const duration = probe.info.durationSec;
   const summary = await runAnalysis({
@@ -62,5 +62,7 @@ export function finishDetection(file: string, probe: ProbeResult, decoded: numbe
   const bs = detector.boundaries;
   const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
   for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
-  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame) };
+  const result: DetectionResult = { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame) };
+  if (detector.scoreTrace) result.scoreTrace = { threshold: detector.settings.threshold, points: detector.scoreTrace };
+  return result;
 }

@@ -155,6 +155,7 @@ export class SceneDetector {
         frame = prev.index + ceil(gap / 2);
         time = prev.time + ((e.time - prev.time) * (frame - prev.index)) / gap;
       }
+      if (DEBUG) console.error(`cut ${frame} margins ${margins.map((x) => x.toFixed(2)).join(' ')}`);
       this.emit({ frame, time, kind: 'cut', confidence: confidenceOf(margins, s.confidence) });
       if (isBlankSignature(e.sig)) this.blank.cutToBlank(e);
     }

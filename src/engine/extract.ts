@@ -99,7 +99,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
       frames: emitted,
       fallbackUsed: job.fallbackUsed,
       settings: {
-        threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, mode: o.mode, framesPerScene: o.framesPerScene,
+        threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, mode: o.mode, framesPerScene: o.framesPerScene,
         interval: o.interval, minFrames: o.minFrames, format: o.format, dedupe: o.dedupe, quality: o.quality,
         ...(o.maxFrames !== undefined ? { maxFrames: o.maxFrames } : {}),
         ...(o.targetFrames !== undefined ? { targetFrames: o.targetFrames } : {}),
@@ -144,7 +144,10 @@ class ExtractionJob {
   private allCount = 0;
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
-    this.detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec }, (b) => this.onBoundary(b));
+    this.detector = new SceneDetector(
+      { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
+      (b) => this.onBoundary(b),
+    );
     this.encoder = new FrameEncoder(o.format, o.quality);
     // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
     const frameBytes = probe.info.width * probe.info.height * 1.5;

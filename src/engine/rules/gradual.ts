@@ -10,7 +10,7 @@
  */
 import { blendResidual, contentDistance, histogramDistance, isBlankSignature, rgbDistance, SIG_PIXELS, type Signature } from '../signature.js';
 import { isFadeLike } from './blank.js';
-import { above, below } from './confidence.js';
+import { above } from './confidence.js';
 import type { BlankSettings, GradualSettings } from './settings.js';
 import { indexAtTime, type Entry } from './window.js';
 
@@ -36,7 +36,7 @@ export interface Dissolve {
   mid: Entry;
   /** The steady end the span was judged to (no transition before it afterwards). */
   end: Entry;
-  /** Margins by which the tests were cleared (for the confidence). */
+  /** Margins by which the accumulated change cleared its tests (for the confidence). */
   margins: number[];
 }
 
@@ -106,21 +106,16 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     if (isFadeLike(a.sig, b.sig, ctx.blank)) { why('fade'); continue; }
     // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
     let ok = true;
-    let maxStep = 0;
-    let maxBlend = 0;
     for (let k = ai + 1; k < bi; k++) {
       const m = entries[k] as Entry;
       const step = rgbDistance((entries[k - 1] as Entry).sig, m.sig);
-      maxStep = max(maxStep, step);
       // One step carrying much of the change is a cut (judged by the cut rule), not a dissolve.
       if (m.c >= T * s.maxStepOfThreshold || step > s.maxStepFraction * D) { ok = false; why(`big step at ${m.index}`); break; }
       const r = blendResidual(a.sig, m.sig, b.sig, bestAlpha(a.sig, m.sig, b.sig));
-      maxBlend = max(maxBlend, r);
       if (r > s.maxBlend * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
     }
     if (!ok) continue;
-    const lastStep = rgbDistance((entries[bi - 1] as Entry).sig, b.sig);
-    if (lastStep > s.maxStepFraction * D) { why('big last step'); continue; }
+    if (rgbDistance((entries[bi - 1] as Entry).sig, b.sig) > s.maxStepFraction * D) { why('big last step'); continue; }
     // Tighten to the frames that actually change.
     let first = ai + 1;
     while (first < bi && rgbDistance(a.sig, (entries[first] as Entry).sig) < s.tightenFraction * D) first++;
@@ -130,10 +125,10 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     const ls = entries[last] as Entry;
     if (ls.index - fs.index < s.minTightFrames) continue; // that is a cut, judged elsewhere
     why('accepted');
-    const margins = [
-      above(H, s.minHist), above(C, T * s.minContentOfThreshold), above(D, s.minRgb),
-      below(afterHist, s.steadyHistFraction * H), below(max(maxStep, lastStep), s.maxStepFraction * D), below(maxBlend, s.maxBlend * D),
-    ];
+    // The confidence grades the accumulated change (the twin comparison's score) against its
+    // limits; the shape tests above only gate.
+    const margins = [above(H, s.minHist), above(C, T * s.minContentOfThreshold)];
+    if (ctx.debug) console.error(`gradual ${fs.index}-${ls.index} margins ${margins.map((x) => x.toFixed(2)).join(' ')}`);
     return { first: fs, last: ls, mid: entries[round((first + last) / 2)] as Entry, end: b, margins };
   }
   return null;
