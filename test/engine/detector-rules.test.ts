@@ -6,7 +6,7 @@
  */
 import { SceneDetector, type Boundary, type DetectorOptions } from '../../src/engine/detector.js';
 import { DEFAULT_DETECTOR_SETTINGS, type RuleName } from '../../src/engine/rules/settings.js';
-import { makeSignature, SIG_H, SIG_PIXELS, SIG_W, type Signature } from '../../src/engine/signature.js';
+import { contentDistance, makeSignature, SIG_H, SIG_PIXELS, SIG_W, type Signature } from '../../src/engine/signature.js';
 
 const FPS = 30;
 
@@ -57,6 +57,21 @@ describe('cut rule', () => {
     const motion = Array.from({ length: 60 }, (_, k) => noise(k + 3));
     expect(frames(motion)).toEqual([]);
     expect(frames(motion, { cut: { standOut: 0 } }).length).toBeGreaterThan(1);
+  });
+});
+
+describe('cut rule on black-and-white pictures', () => {
+  // Two different grey pictures: mean |dV| about 50, which the three-channel mean (hue and
+  // saturation both 0) would score a third of, under T.
+  const G1 = picture((x, y) => { const v = 110 + 60 * Math.sin(x / 4) * Math.cos(y / 5); return [v, v, v]; });
+  const G2 = picture((x, y) => { const v = 120 + 55 * Math.cos((x + 2 * y) / 6); return [v, v, v]; });
+  it('the content score between grey frames is their brightness difference alone, and the cut is found', () => {
+    let dv = 0;
+    for (let p = 0; p < SIG_PIXELS; p++) dv += Math.abs((G1.v[p] as number) - (G2.v[p] as number));
+    dv /= SIG_PIXELS;
+    expect(dv / 3).toBeLessThan(DEFAULT_DETECTOR_SETTINGS.threshold);
+    expect(contentDistance(G1, G2)).toBeCloseTo(dv, 6);
+    expect(frames([...rep(G1, 40), ...rep(G2, 40)])).toEqual([40]);
   });
 });
 
