@@ -93,6 +93,25 @@ describe('flash rule', () => {
   });
 });
 
+describe('flash rule on moving content', () => {
+  // A pattern panning 0.8 px a frame, every third frame analysed (as when the decoder skips
+  // B-frames), over-exposed by gain on frames 40-41: when the flash is over the pattern has moved
+  // on (the frame after differs from the frame before by more than 0.6 T), but its brightness is back.
+  const pan = (k: number): Signature => picture((x, y) => [128 + 100 * Math.sin((x + 0.8 * k) / 6), 90 + 80 * Math.cos((y + 0.32 * k) / 5), 120 + 70 * Math.sin((x - y + 0.8 * k) / 7)]);
+  const shown = Array.from({ length: 80 }, (_, k) => k).filter((k) => k % 3 === 0 || k === 40 || k === 41);
+  const run = (opts: DetectorOptions): number[] => {
+    const d = new SceneDetector(opts);
+    for (const k of shown) d.push(k, k / FPS, k === 40 || k === 41 ? gain(pan(k), 1.9) : pan(k));
+    d.flush();
+    return d.boundaries.map((b) => b.frame);
+  };
+  it('an over-exposure by gain is no cut though the picture has moved on when it ends', () => {
+    expect(run({})).toEqual([]);
+    // without its over-exposure test (no lift is enough), the jump out of the flash is a cut
+    expect(run({ flash: { minLift: 256 } })).toEqual([42]);
+  });
+});
+
 describe('return rule', () => {
   it('a glitch that builds up and clears at once (a damaged frame until the next keyframe) is no cut', () => {
     const junk = noise(11);

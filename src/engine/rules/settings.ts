@@ -29,6 +29,15 @@ export interface FlashSettings {
   maxSec: number;
   /** Analysed frames after the jump looked at (also the cut rule's lookahead). */
   lookahead: number;
+  /**
+   * Over-exposure (a camera flash that brightens by gain, on content that moves on meanwhile): the
+   * jump lifts mean brightness (V, 0-255) by at least this...
+   */
+  minLift: number;
+  /** ...a frame after comes back to within this fraction of the lift of the brightness before... */
+  liftReturn: number;
+  /** ...and differs from the frame before by less than this fraction of the jump (a cut: about all of it). */
+  liftOfJump: number;
 }
 
 export interface ReturnSettings {
@@ -128,7 +137,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = {
   historySec: 3.8,
   cut: { standOut: 2, neighbours: 2, colourJump: 0.25, colourStandOut: 3 },
   same: { ofThreshold: 0.6, ofJump: 0.45 },
-  flash: { maxSec: 0.35, lookahead: 3 },
+  flash: { maxSec: 0.35, lookahead: 3, minLift: 15, liftReturn: 0.35, liftOfJump: 0.75 },
   return: { minGapSec: 0.3 },
   gradual: {
     spansSec: [0.5, 0.75, 1.0, 1.3, 1.7, 2.1],
