@@ -151,6 +151,17 @@ describe('fade/blank rule', () => {
     expect(Math.abs((found[0] as Boundary).frame - 75)).toBeLessThanOrEqual(2);
     expect(without('blank', sigs)).toEqual([]);
   });
+  it('faint texture moving across a flat-looking field is one blank stretch (its mean colour holds), and the cut out of it is found', () => {
+    // spread 4 (a blank by its spread) and the same mean colour throughout, while the pattern
+    // drifts away from the first frame's (20 more pixels flipped each frame)
+    const field = (k: number): Signature => {
+      const rgb = new Uint8Array(SIG_PIXELS * 3);
+      for (let p = 0; p < SIG_PIXELS; p++) rgb.fill((p + (p < k * 20 ? 1 : 0)) % 2 ? 194 : 186, p * 3, p * 3 + 3);
+      return makeSignature(rgb);
+    };
+    const sigs = [...rep(WARM, 40), ...Array.from({ length: 90 }, (_, k) => field(k)), ...rep(COLD, 40)];
+    expect(frames(sigs)).toEqual([40, 130]);
+  });
   it('a black lead-in that fades in belongs to the scene it introduces', () => {
     expect(frames([...rep(flat(0), 30), ...inn, ...rep(COLD, 40)])).toEqual([]);
   });
