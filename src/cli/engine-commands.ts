@@ -18,6 +18,12 @@ const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string)
   return n;
 };
 
+const confidence = (v: string): number => {
+  const n = num('--min-confidence', { min: 0 })(v);
+  if (n > 1) throw new InvalidArgumentError('--min-confidence must be a number from 0 to 1');
+  return n;
+};
+
 export function registerEngineCommands(program: Command, io: { out: (s: string) => void; err: (s: string) => void }): void {
   addExportOptions(program
     .command('detect')
@@ -25,15 +31,16 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .argument('<video>', 'video file')
     .option('--json', 'print one JSON object: {video, scenes, cuts}')
     .option('--threshold <n>', 'content-change threshold, 0-255 scale (PySceneDetect content detector scale)', num('--threshold', { min: 1 }), 27)
-    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6))
-    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number } & ExportCliOptions) => {
+    .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
+    .option('--min-confidence <c>', 'leave out boundaries whose confidence (0-1) is below this; their scenes merge', confidence, 0))
+    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number; minConfidence: number } & ExportCliOptions) => {
       const problem = exportOptionsProblem(opts);
       if (problem) {
         io.err(`error: ${problem}`);
         process.exitCode = 2;
         return;
       }
-      const result = await detectScenes(video, { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen });
+      const result = await detectScenes(video, { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, minConfidence: opts.minConfidence });
       if (opts.export && !opts.out) {
         await writeExports(result, opts, io);
         return;
@@ -48,7 +55,7 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
       io.out(`${v.path}: ${v.width}x${v.height}, ${v.durationSec.toFixed(2)} s, ${v.frameCount} frames @ ${v.fps} fps${v.rotation ? `, rotated ${v.rotation}` : ''}`);
       io.out(`${result.scenes.length} scene(s)`);
       for (const s of result.scenes) {
-        io.out(`  #${s.index}  frames ${s.startFrame}-${s.endFrame}  ${s.startTime.toFixed(3)}s-${s.endTime.toFixed(3)}s${s.transitionIn ? `  (${s.transitionIn})` : ''}`);
+        io.out(`  #${s.index}  frames ${s.startFrame}-${s.endFrame}  ${s.startTime.toFixed(3)}s-${s.endTime.toFixed(3)}s${s.transitionIn ? `  (${s.transitionIn}, confidence ${(s.confidence ?? 0).toFixed(2)})` : ''}`);
       }
     });
 
@@ -65,6 +72,7 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .option('--target-frames <n>', 'aim for about this many frames, spread by scene length', num('--target-frames', { int: true, min: 1 }))
     .option('--threshold <n>', 'content-change threshold (0-255)', num('--threshold', { min: 1 }), 27)
     .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
+    .option('--min-confidence <c>', 'leave out boundaries whose confidence (0-1) is below this; their scenes merge', confidence, 0)
     .addOption(new Option('--format <fmt>', 'image format').choices(['jpeg', 'webp', 'png']).default('jpeg'))
     .option('--quality <q>', 'image quality 1-100 (default: jpeg 85, webp 80)', num('--quality', { int: true, min: 1 }))
     .option('--max-width <px>', 'downscale frames wider than this', num('--max-width', { int: true, min: 16 }))
@@ -90,6 +98,7 @@ interface ExtractCliOptions {
   targetFrames?: number;
   threshold: number;
   minSceneLen: number;
+  minConfidence: number;
   format: ImageFormat;
   quality?: number;
   maxWidth?: number;
@@ -104,7 +113,7 @@ interface ExtractCliOptions {
 async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   const base: ExtractOptions = {
     mode: opts.mode, framesPerScene: opts.framesPerScene, interval: opts.interval, minFrames: opts.minFrames,
-    threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, format: opts.format, dedupe: opts.dedupe,
+    threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, minConfidence: opts.minConfidence, format: opts.format, dedupe: opts.dedupe,
     ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
     ...(opts.targetFrames !== undefined ? { targetFrames: opts.targetFrames } : {}),
     ...(opts.quality !== undefined ? { quality: opts.quality } : {}),

@@ -4,7 +4,6 @@ import { runAnalysis } from './analyze.js';
 import { reportsTruncation } from './ffmpeg-errors.js';
 import { SceneDetector } from './detector.js';
 import { resolveOptions } from './options.js';
-import { ScoreTrace } from './score-trace.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { publicScene, sceneFromBoundaries } from './scenes.js';
 import { decodeWarnings, SizeChanges } from './input-changes.js';
@@ -28,7 +27,10 @@ export function canSkipBFrames(probe: ProbeResult): boolean {
  * The frames the analysis decodes, shared by `detect` and `extract` so both see the same pictures
  * and find the same scenes: skipping unreferenced frames (`noref`) leaves every other frame exact;
  * skipping all B-frames or the loop filter (faster) changed the pictures, and with them the scenes
- * (an HEVC 10-bit cut found by one command only). `all` decodes every frame, as it outputs them.
+ * (an HEVC 10-bit cut found by one command only), and all B-frames (`bidir`) include references
+ * (x264's B-pyramid, most of x265's): the frames that refer to them are then decoded from a
+ * substitute picture (after a flash, x264 medium showed its brightness for over a second of frames
+ * that are not bright; x265 garbage that looked like cuts). `all` decodes every frame, as it outputs them.
  */
 export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref' {
   return !all && canSkipBFrames(probe) ? 'noref' : 'none';
@@ -40,13 +42,12 @@ export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref'
  * const { scenes, cuts } = await detectScenes('clip.mp4', { threshold: 27 });
  */
 export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
-  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec });
+  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec, minConfidence: options.minConfidence });
   const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
   // The probe (a demux-only pass, tens of milliseconds) comes first: its keyframe list lets the
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
-  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec });
-  const trace = options.traceScores ? new ScoreTrace(o.threshold) : null;
+  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true });
   const sizes = new SizeChanges();
   let lastProgress = 0;
   const duration = probe.info.durationSec;
@@ -59,10 +60,8 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     chunking: { maxSec: DETECT_CHUNK_SEC },
     ...probeOpts,
     onAnalysis: (f) => {
-      const sig = makeSignature(f.rgb);
       sizes.push(f.index, f.width, f.height);
-      detector.push(f.index, f.time, sig, f.keyframe);
-      trace?.push(f.index, f.time, sig);
+      detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         options.onProgress(Math.min(1, f.time / duration));
@@ -70,8 +69,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     },
   });
   detector.flush();
-  const result = finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings());
-  return trace ? { ...result, scoreTrace: trace.result() } : result;
+  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings());
 }
 
 /**
@@ -88,5 +86,7 @@ export function finishDetection(file: string, probe: ProbeResult, decoded: numbe
   const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
   for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
   const warnings = [...probe.warnings, ...streamWarnings, ...decodeWarnings(stderrTail)];
-  return { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame), warnings };
+  const result: DetectionResult = { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame), warnings };
+  if (detector.scoreTrace) result.scoreTrace = { threshold: detector.settings.threshold, points: detector.scoreTrace };
+  return result;
 }

@@ -12,7 +12,6 @@ import { SizeChanges } from './input-changes.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
-import { ScoreTrace } from './score-trace.js';
 import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
 import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
 import { makeSignature } from './signature.js';
@@ -102,7 +101,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
       frames: emitted,
       fallbackUsed: job.fallbackUsed,
       settings: {
-        threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, mode: o.mode, framesPerScene: o.framesPerScene,
+        threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, mode: o.mode, framesPerScene: o.framesPerScene,
         interval: o.interval, minFrames: o.minFrames, format: o.format, dedupe: o.dedupe, quality: o.quality,
         ...(o.maxFrames !== undefined ? { maxFrames: o.maxFrames } : {}),
         ...(o.targetFrames !== undefined ? { targetFrames: o.targetFrames } : {}),
@@ -150,7 +149,10 @@ class ExtractionJob {
   private picture = { width: 0, height: 0 };
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
-    this.detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec }, (b) => this.onBoundary(b));
+    this.detector = new SceneDetector(
+      { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
+      (b) => this.onBoundary(b),
+    );
     this.encoder = new FrameEncoder(o.format, o.quality);
     // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
@@ -186,7 +188,6 @@ class ExtractionJob {
     const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
     const duration = info.durationSec;
     let lastProgress = 0;
-    const trace = this.options.traceScores ? new ScoreTrace(o.threshold) : null;
     const summary = await runAnalysis({
       file: this.file,
       probe: this.probe,
@@ -197,10 +198,8 @@ class ExtractionJob {
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {
-        const sig = makeSignature(f.rgb);
         this.sizes.push(f.index, f.width, f.height);
-        this.detector.push(f.index, f.time, sig, f.keyframe);
-        trace?.push(f.index, f.time, sig);
+        this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
           this.options.onProgress(Math.min(1, f.time / duration));
@@ -212,7 +211,6 @@ class ExtractionJob {
     this.detector.flush();
     this.analyzeMs = performance.now() - t;
     this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings());
-    if (trace) this.detection.scoreTrace = trace.result();
     this.closeScene(null, summary.frameCount - 1);
     this.finish();
   }

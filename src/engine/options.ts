@@ -5,6 +5,7 @@ import type { ExtractMode, ExtractOptions, ImageFormat } from './types.js';
 export const DEFAULTS = {
   threshold: 27,
   minSceneLenSec: 0.6,
+  minConfidence: 0,
   mode: 'scene' as ExtractMode,
   framesPerScene: 1,
   interval: 2,
@@ -18,6 +19,7 @@ export const DEFAULT_QUALITY: Record<ImageFormat, number> = { jpeg: 85, webp: 80
 export interface ResolvedOptions {
   threshold: number;
   minSceneLenSec: number;
+  minConfidence: number;
   mode: ExtractMode;
   framesPerScene: number;
   interval: number;
@@ -43,6 +45,7 @@ export function resolveOptions(o: ExtractOptions = {}): ResolvedOptions {
   };
   num('threshold', o.threshold, 1, 255);
   num('minSceneLenSec', o.minSceneLenSec, 0, 3600);
+  num('minConfidence', o.minConfidence, 0, 1);
   num('framesPerScene', o.framesPerScene, 1, 100, true);
   num('interval', o.interval, 0.04, 86400);
   num('minFrames', o.minFrames, 0, 1000, true);
@@ -58,6 +61,7 @@ export function resolveOptions(o: ExtractOptions = {}): ResolvedOptions {
   return {
     threshold: o.threshold ?? DEFAULTS.threshold,
     minSceneLenSec: o.minSceneLenSec ?? DEFAULTS.minSceneLenSec,
+    minConfidence: o.minConfidence ?? DEFAULTS.minConfidence,
     mode: o.mode ?? DEFAULTS.mode,
     framesPerScene: o.framesPerScene ?? DEFAULTS.framesPerScene,
     interval: o.interval ?? DEFAULTS.interval,

@@ -20,6 +20,7 @@ export function sceneFromBoundaries(index: number, start: Boundary | null, end: 
     startTime: round3(start?.time ?? 0),
     endTime: round3(end?.time ?? durationSec),
     transitionIn: start ? start.kind : null,
+    confidence: start ? start.confidence : null,
     stableStart,
     stableEnd,
   };
@@ -27,7 +28,7 @@ export function sceneFromBoundaries(index: number, start: Boundary | null, end: 
 
 /** Public view: drop the internal fields. */
 export function publicScene(s: SceneSpan): Scene {
-  return { index: s.index, startFrame: s.startFrame, endFrame: s.endFrame, startTime: s.startTime, endTime: s.endTime, transitionIn: s.transitionIn };
+  return { index: s.index, startFrame: s.startFrame, endFrame: s.endFrame, startTime: s.startTime, endTime: s.endTime, transitionIn: s.transitionIn, confidence: s.confidence ?? null };
 }
 
 export function round3(x: number): number {

@@ -25,7 +25,15 @@ export interface Signature {
   stdV: number;
   /** Mean R, G and B (0-255). */
   meanRgb: [number, number, number];
+  /** Mean saturation of the pixels bright enough to show colour (0-255): near 0 for black-and-white video. */
+  chroma: number;
 }
+
+/**
+ * Frames whose `chroma` is below this are black-and-white: hue and saturation carry nothing, so the
+ * content score compares brightness alone (PySceneDetect's luma-only mode, chosen per frame pair).
+ */
+export const ACHROMATIC_CHROMA = 4;
 
 /** Build a signature from one packed RGB24 thumbnail of SIG_W x SIG_H. */
 export function makeSignature(rgb: Uint8Array): Signature {
@@ -38,6 +46,7 @@ export function makeSignature(rgb: Uint8Array): Signature {
   let sumR = 0;
   let sumG = 0;
   let sumB = 0;
+  let sumS = 0;
   for (let p = 0, o = 0; p < SIG_PIXELS; p++, o += 3) {
     const r = rgb[o] as number;
     const g = rgb[o + 1] as number;
@@ -60,6 +69,7 @@ export function makeSignature(rgb: Uint8Array): Signature {
     h[p] = round(hue / 2) % 180;
     s[p] = round(sat);
     v[p] = max;
+    sumS += sat * (max < 40 ? max / 40 : 1);
     sumV += max;
     sumV2 += max * max;
     // Histogram: chromatic pixels by hue x 2 saturation levels; greys by 4 brightness levels.
@@ -69,11 +79,19 @@ export function makeSignature(rgb: Uint8Array): Signature {
   for (let i = 0; i < HIST_BINS; i++) hist[i] = (hist[i] as number) / SIG_PIXELS;
   const meanV = sumV / SIG_PIXELS;
   const stdV = sqrt(max(0, sumV2 / SIG_PIXELS - meanV * meanV));
-  return { rgb, h, s, v, hist, meanV, stdV, meanRgb: [sumR / SIG_PIXELS, sumG / SIG_PIXELS, sumB / SIG_PIXELS] };
+  return { rgb, h, s, v, hist, meanV, stdV, meanRgb: [sumR / SIG_PIXELS, sumG / SIG_PIXELS, sumB / SIG_PIXELS], chroma: sumS / SIG_PIXELS };
 }
 
-/** PySceneDetect's content score: mean of |dH|, |dS|, |dV| (hue taken around the circle). 0-255 scale. */
+/**
+ * PySceneDetect's content score: mean of |dH|, |dS|, |dV| (hue taken around the circle), 0-255
+ * scale; between two black-and-white frames, |dV| alone (there is no hue or saturation to differ).
+ */
 export function contentDistance(a: Signature, b: Signature): number {
+  if (a.chroma < ACHROMATIC_CHROMA && b.chroma < ACHROMATIC_CHROMA) {
+    let d = 0;
+    for (let p = 0; p < SIG_PIXELS; p++) d += abs((a.v[p] as number) - (b.v[p] as number));
+    return d / SIG_PIXELS;
+  }
   let dh = 0;
   let ds = 0;
   let dv = 0;

@@ -67,6 +67,8 @@ export interface DetectOptions {
   threshold?: number;
   /** Minimum scene length in seconds (default 0.6). */
   minSceneLenSec?: number;
+  /** Leave out boundaries whose confidence is below this, 0-1 (default 0: none); their scenes merge. */
+  minConfidence?: number;
   /** Cancels ffmpeg and the analysis. */
   signal?: AbortSignal;
   /** Hard cap on any one ffmpeg run (ms). */
@@ -131,8 +133,8 @@ export interface ExtractionResult extends DetectionResult {
   frames: FrameRecord[];
   /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
   fallbackUsed: boolean;
-  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>> &
-    Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality'>;
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>> &
+    Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>;
   toolVersion: string;
   /** Milliseconds per stage. */
   timings: { probeMs: number; analyzeMs: number; extractMs: number; totalMs: number };

@@ -74,7 +74,7 @@ describe('frames detect --json', () => {
     expect(r.scenes[1]?.transitionIn).toBe('cut');
     expect(r.cuts).toEqual(r.scenes.slice(1).map((s) => s.startFrame));
     expect(Math.abs((r.cuts[0] as number) - (cuts[0] as number))).toBeLessThanOrEqual(1);
-    for (const s of r.scenes) expect(Object.keys(s).sort()).toEqual(['endFrame', 'endTime', 'index', 'startFrame', 'startTime', 'transitionIn']);
+    for (const s of r.scenes) expect(Object.keys(s).sort()).toEqual(['confidence', 'endFrame', 'endTime', 'index', 'startFrame', 'startTime', 'transitionIn']);
   });
 
   it('spawned: stdout is one parseable JSON line', async () => {

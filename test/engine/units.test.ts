@@ -1,11 +1,9 @@
-/** Units: probe parsing, FrameIndexer, SceneDetector on hand-made signatures, Reservoir, TimeSlots, options, resolveFfmpeg. */
+/** Units: probe parsing, FrameIndexer, Reservoir, TimeSlots, options, resolveFfmpeg. */
 import type { CandidateFrame } from '../../src/engine/analyze.js';
-import { SceneDetector } from '../../src/engine/detector.js';
 import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
 import { resolveOptions } from '../../src/engine/options.js';
 import { FrameIndexer, parseInputHeader, parseProbe } from '../../src/engine/probe.js';
 import { Reservoir, TimeSlots } from '../../src/engine/select.js';
-import { makeSignature, SIG_BYTES } from '../../src/engine/signature.js';
 import { FfmpegNotFoundError, ValidationError } from '../../src/errors.js';
 
 const header = (extra: string) => `Input #0, mov,mp4, from 'x.mp4':\n  Duration: 00:00:02.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 704x576 [SAR 16:11 DAR 16:9], 25 fps, 25 tbr\n${extra}Output #0, framecrc, to 'pipe:1':\n  Stream #0:0: Video: h264, 10x10, rotation of 45 degrees\n`;
@@ -39,48 +37,7 @@ describe('FrameIndexer', () => {
   });
 });
 
-describe('SceneDetector', () => {
-  const frame = (seed: number) => {
-    const rgb = new Uint8Array(SIG_BYTES);
-    for (let i = 0; i < rgb.length; i++) rgb[i] = (Math.imul(i + 1, seed * 2654435761) >>> 24) & 0xff;
-    return makeSignature(rgb);
-  };
-  const flat = (v: number) => makeSignature(new Uint8Array(SIG_BYTES).fill(v));
-  const run = (sigs: ReturnType<typeof frame>[], minSceneLenSec = 0.6) => {
-    const d = new SceneDetector({ threshold: 27, minSceneLenSec });
-    sigs.forEach((s, i) => d.push(i, i / 30, s));
-    d.flush();
-    return d.boundaries.map((b) => b.frame);
-  };
-  const A = frame(3);
-  const B = frame(7);
-  it('a hard cut is a cut', () => {
-    expect(run([...Array(40).fill(A), ...Array(40).fill(B)])).toEqual([40]);
-  });
-  it('a 2-frame flash is not a cut', () => {
-    expect(run([...Array(40).fill(A), flat(250), flat(250), ...Array(40).fill(A)])).toEqual([]);
-  });
-  it('minimum scene length suppresses a second cut too soon', () => {
-    expect(run([...Array(40).fill(A), ...Array(10).fill(B), ...Array(40).fill(A)], 0.6)).toEqual([40]);
-  });
-  it('faint texture moving across a flat-looking field is one blank stretch, and the cut out of it is found', () => {
-    // spread 4 (a blank by its spread) and the same average colour throughout, while the pattern
-    // drifts away from the first frame's (20 more pixels flipped each frame)
-    const field = (k: number) => {
-      const rgb = new Uint8Array(SIG_BYTES);
-      for (let p = 0; p < SIG_BYTES / 3; p++) rgb.fill((p + (p < k * 20 ? 1 : 0)) % 2 ? 194 : 186, p * 3, p * 3 + 3);
-      return makeSignature(rgb);
-    };
-    const sigs = [...Array(40).fill(A), ...Array.from({ length: 90 }, (_, k) => field(k)), ...Array(40).fill(B)];
-    expect(run(sigs)).toEqual([40, 130]);
-  });
-  it('a glitch that builds up and clears at once (a damaged frame until the next keyframe) is no cut', () => {
-    const noise = frame(11);
-    const mix = (w: number) => makeSignature(A.rgb.map((x, i) => Math.round(x * (1 - w) + (noise.rgb[i] as number) * w)));
-    const glitch = Array.from({ length: 20 }, (_, k) => mix((0.6 * (k + 1)) / 20));
-    expect(run([...Array(40).fill(A), ...glitch, ...Array(40).fill(A)])).toEqual([]);
-  });
-});
+// The detector's rules are tested one by one in detector-rules.test.ts.
 
 /** A 4x4 candidate: `blank` gives a uniform black frame, otherwise a black/white checkerboard. */
 const cand = (index: number, time = index / 30, blank = false): CandidateFrame => {
