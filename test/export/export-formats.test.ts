@@ -23,13 +23,17 @@ import { ffmpegBin as ffmpegPath } from '../fixtures/videos.js';
 
 const run = promisify(execFile);
 
-/** Segments of distinct lavfi sources joined by hard cuts; each [source, frames, rate]. */
+/**
+ * Segments of distinct lavfi sources joined by hard cuts; each [source, frames, rate]. No B-frames
+ * (`-bf 0`): these tests are about timecodes, so every frame is analysed and cuts land exactly (with
+ * B-frames the analysis skips unreferenced ones and a cut beside one may land a frame early).
+ */
 async function makeClip(file: string, segments: Array<[string, number, string]>, vfr = false): Promise<void> {
   const args = ['-y', '-hide_banner', '-loglevel', 'error'];
   for (const [src, , rate] of segments) args.push('-f', 'lavfi', '-i', `${src}=size=160x90:rate=${rate}`);
   const chains = segments.map(([, frames], i) => `[${i}:v]trim=end_frame=${frames},setpts=PTS-STARTPTS,setsar=1,format=yuv420p[s${i}]`).join(';');
   const concat = `${segments.map((_, i) => `[s${i}]`).join('')}concat=n=${segments.length}:v=1:a=0[v]`;
-  args.push('-filter_complex', `${chains};${concat}`, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', ...(vfr ? ['-fps_mode', 'vfr'] : []), file);
+  args.push('-filter_complex', `${chains};${concat}`, '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', ...(vfr ? ['-fps_mode', 'vfr'] : []), file);
   await run(ffmpegPath(), args, { timeout: 180_000 });
 }
 
