@@ -6,8 +6,8 @@
  * gradients and fractal zooms. Each family: micro-F1 >= 0.97 over its 12 evaluation seeds
  * (VARIANT_SEEDS, 500-511, chosen before they were run), and no cut at any flash.
  *
- * Slow: the first run generates 60 clips (24 minutes on 2 busy cores); later runs reuse the cache
- * ($SYNTH_DIR) and take about 5 minutes there. `npm run bench -- accuracy` prints the same figures per clip.
+ * Slow: the first run generates 60 clips (several minutes on 2 cores); later runs reuse the cache
+ * ($SYNTH_DIR) and take about a minute. `npm run bench -- accuracy` prints the same figures per clip.
  */
 import { detectScenes } from '../../src/engine/index.js';
 import { microAverage, scoreCuts, type CutScore } from '../fixtures/score.js';
@@ -33,9 +33,9 @@ const describeMisses = (rows: ReturnType<typeof familyOf>): string =>
   rows.filter((r) => r.score.f1 < 1).map((r) => `seed ${r.clip.seed} (${String(r.clip.meta.codec)} ${String(r.clip.meta.preset)} crf ${String(r.clip.meta.crf)}): detected ${JSON.stringify(r.cuts)}, truth ${JSON.stringify(r.clip.truth.cuts)}`).join('\n');
 
 /**
- * Not met yet: dissolves out of and into fast-changing content score 0.889 (44 TP, 7 FP, 4 FN,
- * measured 2026-12-02; 0.703 before the gradual rule's allowance for fast-changing ends): the
- * dissolve rule wants steady pictures at both ends, which a fast zoom or evolving texture is not. `it.failing` keeps the gap
+ * Not met yet: dissolves out of and into fast-changing content score 0.703 (26 TP, 0 FP, 22 FN,
+ * measured 2026-12-02): the dissolve rule wants steady pictures at both ends and frames that are
+ * cross-fades of them, which a fast zoom or evolving texture is not. `it.failing` keeps the gap
  * visible: this test starts failing (and must become a plain `it`) once the family reaches the target.
  */
 const NOT_MET: ReadonlySet<VariantFamily> = new Set(['fastDissolves']);

@@ -105,12 +105,6 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     // ...that is not a fade to or from black or white...
     if (isFadeLike(a.sig, b.sig, ctx.blank)) { why('fade'); continue; }
     // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
-    // Ends whose content itself changes fast (a zoom, evolving texture: the cut rule's score per
-    // analysed step is high just before or after) leave a residual of their own in the cross-fade:
-    // their RGB change per second, over the time from the nearer end, is allowed on top.
-    const allowance = fastEnds(entries, pi, ai, bi) >= T * s.fastEndsOfThreshold
-      ? s.motionBlend * max(rgbDistance(p.sig, a.sig) / max(1e-3, a.time - p.time), rgbDistance(b.sig, z.sig) / max(1e-3, z.time - b.time))
-      : 0;
     let ok = true;
     for (let k = ai + 1; k < bi; k++) {
       const m = entries[k] as Entry;
@@ -118,7 +112,7 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
       // One step carrying much of the change is a cut (judged by the cut rule), not a dissolve.
       if (m.c >= T * s.maxStepOfThreshold || step > s.maxStepFraction * D) { ok = false; why(`big step at ${m.index}`); break; }
       const r = blendResidual(a.sig, m.sig, b.sig, bestAlpha(a.sig, m.sig, b.sig));
-      if (r > s.maxBlend * D + allowance * min(m.time - a.time, b.time - m.time)) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
+      if (r > s.maxBlend * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
     }
     if (!ok) continue;
     if (rgbDistance((entries[bi - 1] as Entry).sig, b.sig) > s.maxStepFraction * D) { why('big last step'); continue; }
@@ -138,16 +132,6 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     return { first: fs, last: ls, mid: entries[round((first + last) / 2)] as Entry, end: b, margins };
   }
   return null;
-}
-
-/** Mean cut-rule score per analysed step over the steady stretch before `ai`, or after `bi` if higher. */
-function fastEnds(entries: readonly Entry[], pi: number, ai: number, bi: number): number {
-  const mean = (from: number, to: number): number => {
-    let sum = 0;
-    for (let k = from; k <= to; k++) sum += (entries[k] as Entry).c;
-    return to >= from ? sum / (to - from + 1) : 0;
-  };
-  return max(mean(pi + 1, ai), mean(bi + 1, entries.length - 1));
 }
 
 /**

@@ -78,10 +78,6 @@ export interface GradualSettings {
   beforeMinSec: number;
   /** Frames inside differ from the best cross-fade of the ends by at most this fraction of the change. */
   maxBlend: number;
-  /** Ends count as fast-changing when their mean cut score per analysed step reaches this fraction of T... */
-  fastEndsOfThreshold: number;
-  /** ...and then the blend test allows this fraction of their RGB change per second, times the time from the nearer end. */
-  motionBlend: number;
   /** No step inside carries more than this fraction of the change (that is a cut)... */
   maxStepFraction: number;
   /** ...or scores above this multiple of T. */
@@ -160,8 +156,6 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = {
     beforeMaxSec: 1,
     beforeMinSec: 0.2,
     maxBlend: 0.35,
-    fastEndsOfThreshold: 0.5,
-    motionBlend: 0.5,
     maxStepFraction: 0.4,
     maxStepOfThreshold: 1.5,
     tightenFraction: 0.15,
