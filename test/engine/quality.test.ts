@@ -278,7 +278,7 @@ describe('modes and limits on a four-shot clip', () => {
     expect(m.video).toMatchObject({ path: clips.multi, width: 320, height: 240, rotation: 0, frameCount: 180 });
     expect(m.video.durationSec).toBeCloseTo(6, 1);
     expect(m.video.fps).toBeCloseTo(30, 1);
-    for (const s of m.scenes) expect(Object.keys(s).sort()).toEqual(['endFrame', 'endTime', 'index', 'startFrame', 'startTime', 'transitionIn']);
+    for (const s of m.scenes) expect(Object.keys(s).sort()).toEqual(['confidence', 'endFrame', 'endTime', 'index', 'startFrame', 'startTime', 'transitionIn']);
     expect(m.scenes[0]?.transitionIn).toBeNull();
     expect(m.scenes.slice(1).every((s) => s.transitionIn === 'cut')).toBe(true);
     expect(m.cuts).toEqual(m.scenes.slice(1).map((s) => s.startFrame));
