@@ -93,13 +93,15 @@ export class ScriptedEngine implements Engine {
   running = 0;
   maxRunning = 0;
   runs = 0;
-  constructor(private readonly o: { frames?: number; delayMs?: number; fail?: Error } = {}) {}
+  constructor(private readonly o: { frames?: number; delayMs?: number; fail?: Error; durationSec?: number } = {}) {}
   async *extractFrames(path: string, options: ExtractOptions): AsyncGenerator<EncodedFrame, ExtractionResult, undefined> {
     this.runs++;
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       const n = this.o.frames ?? 3;
+      // Like the real engine: the probe hook sees the video's facts before any decode.
+      await options.onProbe?.({ path, durationSec: this.o.durationSec ?? n, fps: 10, frameCount: n * 10, width: 4, height: 4, rotation: 0 });
       for (let i = 0; i < n; i++) {
         try {
           await sleep(this.o.delayMs ?? 5, options.signal);
