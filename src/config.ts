@@ -111,7 +111,7 @@ const envSchema = z.object({
   SQS_ENDPOINT: optionalUrl,
   SQS_QUEUE_URL: optionalUrl,
   LONG_VIDEO_QUEUE_URL: optionalUrl,
-  ROUTE_MS_PER_VIDEO_SECOND: num(250, 1, 100_000),
+  ROUTE_MS_PER_VIDEO_SECOND: num(400, 1, 100_000),
   SECRETS_MANAGER_ENDPOINT: optionalUrl,
   SSM_ENDPOINT: optionalUrl,
   TMPDIR_FRAMES: z.string().trim().optional(),

@@ -20,11 +20,11 @@ import { ClaimLockedError, VideoTooLargeError, VideoTooLongError } from './error
 import type { JobResult, JobRun } from './job.js';
 
 /**
- * Processing time per second of video at the default Lambda size (3538 MB, 2 vCPUs), in ms: the
- * estimate behind VIDEO_TOO_LONG. Measured by `npm run bench -- rate` (README, "Long videos"):
- * 1080p H.264 ran at well under this; the default keeps a margin for slower S3 days and denser video.
+ * Processing time per second of video, in ms: the estimate behind VIDEO_TOO_LONG. `npm run bench --
+ * rate` measured 285 ms/s for 1080p H.264 (probe + analysis + encoding) on a shared 2-core machine,
+ * about the Lambda default's 2 vCPUs; the default adds room for the download, the uploads and denser video.
  */
-export const DEFAULT_MS_PER_VIDEO_SECOND = 250;
+export const DEFAULT_MS_PER_VIDEO_SECOND = 400;
 
 export interface RoutingSettings {
   /** Processing ms per second of video at this runtime's size (ROUTE_MS_PER_VIDEO_SECOND). */
