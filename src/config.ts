@@ -110,6 +110,8 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool(false),
   SQS_ENDPOINT: optionalUrl,
   SQS_QUEUE_URL: optionalUrl,
+  LONG_VIDEO_QUEUE_URL: optionalUrl,
+  ROUTE_MS_PER_VIDEO_SECOND: num(400, 1, 100_000),
   SECRETS_MANAGER_ENDPOINT: optionalUrl,
   SSM_ENDPOINT: optionalUrl,
   TMPDIR_FRAMES: z.string().trim().optional(),
@@ -168,6 +170,10 @@ export interface ServiceConfig {
   s3ForcePathStyle: boolean;
   sqsEndpoint: string | undefined;
   sqsQueueUrl: string | undefined;
+  /** The long-video worker's queue: videos this run cannot finish are forwarded there (unset: refused, permanent). */
+  longVideoQueueUrl: string | undefined;
+  /** Processing ms per second of video at this runtime's size: the estimate behind VIDEO_TOO_LONG. */
+  routeMsPerVideoSecond: number;
   /** Endpoint overrides for local emulators / tests (Secrets Manager, SSM). */
   secretsManagerEndpoint: string | undefined;
   ssmEndpoint: string | undefined;
@@ -250,6 +256,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     s3ForcePathStyle: e.S3_FORCE_PATH_STYLE || e.S3_ENDPOINT !== undefined,
     sqsEndpoint: e.SQS_ENDPOINT,
     sqsQueueUrl: e.SQS_QUEUE_URL,
+    longVideoQueueUrl: e.LONG_VIDEO_QUEUE_URL,
+    routeMsPerVideoSecond: e.ROUTE_MS_PER_VIDEO_SECOND,
     secretsManagerEndpoint: e.SECRETS_MANAGER_ENDPOINT,
     ssmEndpoint: e.SSM_ENDPOINT,
     tmpDir: e.TMPDIR_FRAMES || undefined,

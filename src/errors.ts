@@ -91,6 +91,24 @@ export class FfmpegNotFoundError extends PermanentError {
   }
 }
 
+/**
+ * The scratch disk filled up (ENOSPC) while the video was written or processed. Permanent for this
+ * video: the same file on the same disk fills it again, and retries would only walk it to the DLQ.
+ */
+export class DiskFullError extends PermanentError {
+  constructor(where: string, options?: { cause?: unknown }) {
+    super('DISK_FULL', `no space left on the scratch disk (ENOSPC) while ${where}: the video does not fit; give the runtime more ephemeral storage`, options);
+  }
+}
+
+/** True for a Node file-system error whose code is ENOSPC (disk full), at any depth of `cause`. */
+export function isDiskFull(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return true;
+  }
+  return false;
+}
+
 /** The work was cancelled by the caller (AbortSignal). Treated like a deadline: give the work back. */
 export class AbortedError extends DeadlineError {
   constructor(reason?: unknown) {

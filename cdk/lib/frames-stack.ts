@@ -14,7 +14,8 @@ import { Annotations, CfnOutput, Duration, IgnoreMode, RemovalPolicy, Size, Stac
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +28,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { Construct } from 'constructs';
+import { LongVideoWorker } from './long-video-worker.js';
 import type { FramesStackSettings } from './settings.js';
 
 /** Repository root: the Docker build context (the Dockerfile is `docker/Dockerfile`). */
@@ -48,6 +50,15 @@ export const ASSET_EXCLUDES = [
   '*.log',
 ];
 
+/** The image built from docker/Dockerfile: the function's, and the long-video worker's (same source, one asset). */
+const IMAGE_ASSET_PROPS = {
+  directory: REPO_ROOT,
+  file: 'docker/Dockerfile',
+  platform: Platform.LINUX_AMD64,
+  exclude: ASSET_EXCLUDES,
+  ignoreMode: IgnoreMode.DOCKER,
+};
+
 /** Stable logical ID of the function, for `sam local invoke FramesFunction`. */
 export const FUNCTION_LOGICAL_ID = 'FramesFunction';
 
@@ -65,6 +76,8 @@ export class FramesStack extends Stack {
   readonly fn: lambda.DockerImageFunction;
   readonly videosBucket: s3.IBucket;
   readonly framesBucket: s3.IBucket;
+  /** The Fargate long-video worker, with `-c longVideoWorker=true`. */
+  readonly longVideoWorker: LongVideoWorker | undefined;
 
   constructor(scope: Construct, id: string, props: FramesStackProps) {
     super(scope, id, props);
@@ -117,56 +130,40 @@ export class FramesStack extends Stack {
     //   missing video is a clean "not found" (and a 403 is a real permission problem).
     // - frames: PutObject + DeleteObject under the frames prefixes, and ListBucket limited to those
     //   prefixes: a re-run that produces fewer frames lists the prefix and deletes the leftovers.
+    // The long-video worker's task role gets exactly the same (`grants`, applied to both roles).
     const videoObjects = this.videosBucket.arnForObjects(VIDEO_KEY_PATTERN);
     const frameObjects = this.framesBucket.arnForObjects(FRAMES_KEY_PATTERN);
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadVideos',
-        actions: ['s3:GetObject'],
-        resources: [videoObjects],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListVideoKeys',
-        actions: ['s3:ListBucket'],
-        resources: [this.videosBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': VIDEO_KEY_PATTERN } },
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteFrames',
-        actions: ['s3:DeleteObject', 's3:PutObject'],
-        resources: [frameObjects],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListFrames',
-        actions: ['s3:ListBucket'],
-        resources: [this.framesBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': FRAMES_KEY_PATTERN } },
-      }),
-    );
-    if (s.videosBucketKmsKeyArn) {
-      kms.Key.fromKeyArn(this, 'VideosKey', s.videosBucketKmsKeyArn).grantDecrypt(role);
-    }
-    if (s.framesBucketKmsKeyArn) {
-      kms.Key.fromKeyArn(this, 'FramesKey', s.framesBucketKmsKeyArn).grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
-    }
+    const dataStatements = () => [
+      new iam.PolicyStatement({ sid: 'ReadVideos', actions: ['s3:GetObject'], resources: [videoObjects] }),
+      new iam.PolicyStatement({ sid: 'ListVideoKeys', actions: ['s3:ListBucket'], resources: [this.videosBucket.bucketArn], conditions: { StringLike: { 's3:prefix': VIDEO_KEY_PATTERN } } }),
+      new iam.PolicyStatement({ sid: 'WriteFrames', actions: ['s3:DeleteObject', 's3:PutObject'], resources: [frameObjects] }),
+      new iam.PolicyStatement({ sid: 'ListFrames', actions: ['s3:ListBucket'], resources: [this.framesBucket.bucketArn], conditions: { StringLike: { 's3:prefix': FRAMES_KEY_PATTERN } } }),
+    ];
+    const videosKey = s.videosBucketKmsKeyArn ? kms.Key.fromKeyArn(this, 'VideosKey', s.videosBucketKmsKeyArn) : undefined;
+    const framesKey = s.framesBucketKmsKeyArn ? kms.Key.fromKeyArn(this, 'FramesKey', s.framesBucketKmsKeyArn) : undefined;
+    const grants: Array<(r: iam.IRole) => void> = [
+      (r) => {
+        for (const st of dataStatements()) r.addToPrincipalPolicy(st);
+        videosKey?.grantDecrypt(r);
+        framesKey?.grant(r, 'kms:GenerateDataKey', 'kms:Encrypt');
+      },
+    ];
+    grants[0]!(role);
 
     // ---------------------------------------------------------------- Supabase key (never a plain env value)
     const keyEnv: Record<string, string> = {};
     if (s.supabaseKeyParameterName) {
       const name = s.supabaseKeyParameterName.startsWith('/') ? s.supabaseKeyParameterName : `/${s.supabaseKeyParameterName}`;
-      ssm.StringParameter.fromSecureStringParameterAttributes(this, 'SupabaseKeyParameter', { parameterName: name }).grantRead(role);
+      const parameter = ssm.StringParameter.fromSecureStringParameterAttributes(this, 'SupabaseKeyParameter', { parameterName: name });
+      parameter.grantRead(role);
+      grants.push((r) => parameter.grantRead(r));
       keyEnv.SUPABASE_KEY_PARAMETER = name;
     } else {
       const secret = s.supabaseKeySecretArn
         ? secretsmanager.Secret.fromSecretCompleteArn(this, 'SupabaseKey', s.supabaseKeySecretArn)
         : this.createSupabaseKeySecret();
       secret.grantRead(role);
+      grants.push((r) => secret.grantRead(r));
       keyEnv.SUPABASE_KEY_SECRET_ARN = secret.secretArn;
       new CfnOutput(this, 'SupabaseKeySecretArn', { value: secret.secretArn, description: 'Secret holding the Supabase service key' });
     }
@@ -183,12 +180,40 @@ export class FramesStack extends Stack {
         ? lambda.DockerImageCode.fromEcr(ecr.Repository.fromRepositoryName(this, 'ImageRepository', s.ecrRepository), {
             tagOrDigest: s.imageDigest ?? s.imageTag,
           })
-        : lambda.DockerImageCode.fromImageAsset(REPO_ROOT, {
-            file: 'docker/Dockerfile',
-            platform: Platform.LINUX_AMD64,
-            exclude: ASSET_EXCLUDES,
-            ignoreMode: IgnoreMode.DOCKER,
-          });
+        : lambda.DockerImageCode.fromImageAsset(REPO_ROOT, IMAGE_ASSET_PROPS);
+
+    const serviceEnvironment: Record<string, string> = {
+      // Defaults first so context serviceEnv can override them; reserved names are rejected in settings.
+      CLAIM_LEASE_SECONDS: String(s.timeoutSeconds + 60),
+      SERVICE_NAME: 'frames',
+      POWERTOOLS_SERVICE_NAME: 'frames',
+      METRICS_NAMESPACE: 'SceneFrames',
+      POWERTOOLS_METRICS_NAMESPACE: 'SceneFrames',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...s.serviceEnv,
+      S3_BUCKET_VIDEOS: this.videosBucket.bucketName,
+      S3_BUCKET_FRAMES: this.framesBucket.bucketName,
+      SUPABASE_URL: s.supabaseUrl ?? '',
+      MAX_RECEIVE_COUNT: String(s.maxReceiveCount),
+      ...keyEnv,
+    };
+
+    // ---------------------------------------------------------------- long-video worker (opt-in)
+    const alarmActions = s.alarmTopicArn ? [new cwActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn))] : [];
+    const worker = s.longVideoWorker
+      ? new LongVideoWorker(this, 'LongVideoWorker', {
+          settings: s.longVideoWorker,
+          image: s.ecrRepository && (s.imageDigest || s.imageTag)
+            ? ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, 'WorkerImageRepository', s.ecrRepository), s.imageDigest ?? s.imageTag)
+            : ecs.ContainerImage.fromDockerImageAsset(new DockerImageAsset(this, 'WorkerImage', IMAGE_ASSET_PROPS)),
+          environment: serviceEnvironment,
+          grant: (r) => grants.forEach((g) => g(r)),
+          maxReceiveCount: s.maxReceiveCount,
+          dlqRetentionDays: s.dlqRetentionDays,
+          logRetentionDays: s.logRetentionDays,
+          alarmActions,
+        })
+      : undefined;
 
     this.fn = new lambda.DockerImageFunction(this, 'Function', {
       description: 'Scene-aware frame extraction: SQS {shortcode, platform} -> frames in S3 + status in Supabase',
@@ -199,23 +224,12 @@ export class FramesStack extends Stack {
       ephemeralStorageSize: Size.mebibytes(s.ephemeralStorageMiB),
       role,
       logGroup,
-      environment: {
-        // Defaults first so context serviceEnv can override them; reserved names are rejected in settings.
-        CLAIM_LEASE_SECONDS: String(s.timeoutSeconds + 60),
-        SERVICE_NAME: 'frames',
-        POWERTOOLS_SERVICE_NAME: 'frames',
-        METRICS_NAMESPACE: 'SceneFrames',
-        POWERTOOLS_METRICS_NAMESPACE: 'SceneFrames',
-        NODE_OPTIONS: '--enable-source-maps',
-        ...s.serviceEnv,
-        S3_BUCKET_VIDEOS: this.videosBucket.bucketName,
-        S3_BUCKET_FRAMES: this.framesBucket.bucketName,
-        SUPABASE_URL: s.supabaseUrl ?? '',
-        MAX_RECEIVE_COUNT: String(s.maxReceiveCount),
-        ...keyEnv,
-      },
+      environment: { ...serviceEnvironment, ...(worker ? { LONG_VIDEO_QUEUE_URL: worker.queue.queueUrl } : {}) },
     });
     (this.fn.node.defaultChild as lambda.CfnFunction).overrideLogicalId(FUNCTION_LOGICAL_ID);
+    // The function forwards videos it cannot finish (src/service/routing.ts): send, nothing else.
+    worker?.queue.grantSendMessages(role);
+    this.longVideoWorker = worker;
 
     this.fn.addEventSource(
       new SqsEventSource(this.queue, {
@@ -243,8 +257,7 @@ export class FramesStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (s.alarmTopicArn) {
-      const action = new cwActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn));
+    for (const action of alarmActions) {
       for (const alarm of [deadLetters, oldest]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
@@ -261,7 +274,15 @@ export class FramesStack extends Stack {
     new CfnOutput(this, 'VideosBucketName', { value: this.videosBucket.bucketName });
     new CfnOutput(this, 'FramesBucketName', { value: this.framesBucket.bucketName });
 
+    if (worker) {
+      new CfnOutput(this, 'LongVideoQueueUrl', { value: worker.queue.queueUrl, description: 'Videos the function cannot finish go here (the Fargate worker consumes it)' });
+      new CfnOutput(this, 'LongVideoDeadLetterQueueUrl', { value: worker.deadLetterQueue.queueUrl });
+      new CfnOutput(this, 'LongVideoWorkerLogGroupName', { value: worker.logGroup.logGroupName, description: 'aws logs tail <this> --follow' });
+      new CfnOutput(this, 'LongVideoWorkerServiceName', { value: worker.service.service.serviceName });
+    }
+
     this.acknowledgeObjectPatterns(role, videoObjects, frameObjects);
+    if (worker) this.acknowledgeObjectPatterns(worker.taskRole, videoObjects, frameObjects);
   }
 
   /** Dev/test buckets, used when no existing bucket name is given. Kept on stack deletion. */

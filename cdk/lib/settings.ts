@@ -58,6 +58,22 @@ export interface FramesStackSettings {
   imageDigest?: string;
   /** Extra service settings (e.g. MIN_FRAMES, SCENE_THRESHOLD) put in the function environment. */
   serviceEnv: Record<string, string>;
+  /** The long-video worker on Fargate (`-c longVideoWorker=true`); undefined = off (the default stack). */
+  longVideoWorker?: LongVideoWorkerSettings;
+}
+
+/** Sizing of the Fargate long-video worker; see cdk/lib/long-video-worker.ts. */
+export interface LongVideoWorkerSettings {
+  /** Task CPU units (256, 512, 1024, 2048, 4096, 8192, 16384). */
+  cpu: number;
+  /** Task memory in MiB; Fargate allows only certain values per CPU size ({@link FARGATE_MEMORY}). */
+  memoryMiB: number;
+  /** Task ephemeral storage in GiB (21..200): the scratch disk a film is downloaded to. */
+  ephemeralStorageGiB: number;
+  /** Most tasks running at once (1..100); 0 run while the queue is empty. */
+  maxTasks: number;
+  /** Time one video may take on the worker, minutes (15..690; the claim lease is this + 1 min, at most 12 h). */
+  jobTimeoutMinutes: number;
 }
 
 /**
@@ -80,6 +96,70 @@ export const DEFAULTS = {
   logRetentionDays: 30,
 } as const;
 
+/** The long-video worker's defaults: 4 vCPU / 8 GiB (a 1080p decode uses all cores), 100 GiB of scratch for 2 h films. */
+export const WORKER_DEFAULTS = {
+  cpu: 4096,
+  memoryMiB: 8192,
+  ephemeralStorageGiB: 100,
+  maxTasks: 4,
+  jobTimeoutMinutes: 240,
+} as const;
+
+/** Memory (MiB) Fargate accepts per task CPU size (AWS ECS developer guide, "Task CPU and memory"). */
+export const FARGATE_MEMORY: Readonly<Record<number, { min: number; max: number; step: number } | readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: { min: 4096, max: 16_384, step: 1024 },
+  4096: { min: 8192, max: 30_720, step: 1024 },
+  8192: { min: 16_384, max: 61_440, step: 4096 },
+  16384: { min: 32_768, max: 122_880, step: 8192 },
+};
+
+function allowedMemory(cpu: number): string {
+  const m = FARGATE_MEMORY[cpu]!;
+  return Array.isArray(m) ? (m as readonly number[]).join(', ') : `${(m as { min: number }).min}..${(m as { max: number }).max} in steps of ${(m as { step: number }).step}`;
+}
+
+function memoryFits(cpu: number, memory: number): boolean {
+  const m = FARGATE_MEMORY[cpu]!;
+  if (Array.isArray(m)) return (m as readonly number[]).includes(memory);
+  const r = m as { min: number; max: number; step: number };
+  return memory >= r.min && memory <= r.max && (memory - r.min) % r.step === 0;
+}
+
+function flag(get: ContextGetter, key: string): boolean {
+  const v: unknown = get(key);
+  if (v === undefined || v === null || v === '' || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw new SettingsError(`context "${key}" must be true or false, got ${JSON.stringify(v)}`);
+}
+
+const WORKER_KEYS = ['workerCpu', 'workerMemoryMiB', 'workerEphemeralStorageGiB', 'workerMaxTasks', 'workerJobTimeoutMinutes'] as const;
+
+/** The worker's settings when `longVideoWorker` is true; its keys without it are a mistake worth naming. */
+function workerSettings(get: ContextGetter): LongVideoWorkerSettings | undefined {
+  if (!flag(get, 'longVideoWorker')) {
+    const stray = WORKER_KEYS.filter((k) => get(k) !== undefined && get(k) !== null && get(k) !== '');
+    if (stray.length) throw new SettingsError(`context ${stray.map((k) => `"${k}"`).join(', ')} only apply with -c longVideoWorker=true`);
+    return undefined;
+  }
+  const cpuChoices = Object.keys(FARGATE_MEMORY).map(Number);
+  const cpu = integer(get, 'workerCpu', WORKER_DEFAULTS.cpu, 256, 16_384);
+  if (!cpuChoices.includes(cpu)) throw new SettingsError(`context "workerCpu" must be one of ${cpuChoices.join(', ')} (Fargate CPU units), got ${cpu}`);
+  const memoryMiB = integer(get, 'workerMemoryMiB', cpu === WORKER_DEFAULTS.cpu ? WORKER_DEFAULTS.memoryMiB : (Array.isArray(FARGATE_MEMORY[cpu]) ? (FARGATE_MEMORY[cpu] as readonly number[])[0]! : (FARGATE_MEMORY[cpu] as { min: number }).min), 512, 122_880);
+  if (!memoryFits(cpu, memoryMiB)) {
+    throw new SettingsError(`context "workerMemoryMiB" ${memoryMiB} is not a Fargate size for workerCpu ${cpu}: allowed ${allowedMemory(cpu)} MiB`);
+  }
+  return {
+    cpu,
+    memoryMiB,
+    ephemeralStorageGiB: integer(get, 'workerEphemeralStorageGiB', WORKER_DEFAULTS.ephemeralStorageGiB, 21, 200),
+    maxTasks: integer(get, 'workerMaxTasks', WORKER_DEFAULTS.maxTasks, 1, 100),
+    jobTimeoutMinutes: integer(get, 'workerJobTimeoutMinutes', WORKER_DEFAULTS.jobTimeoutMinutes, 15, 690),
+  };
+}
+
 /** Retention values CloudWatch Logs accepts (aws-logs RetentionDays, minus INFINITE). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -99,6 +179,7 @@ export const RESERVED_ENV = [
   'SUPABASE_KEY_PARAMETER',
   'MAX_RECEIVE_COUNT',
   'FFMPEG_PATH',
+  'LONG_VIDEO_QUEUE_URL',
 ] as const;
 
 /** Thrown for an invalid context value; the message names the key and what is allowed. */
@@ -234,5 +315,6 @@ export function settingsFromContext(get: ContextGetter): FramesStackSettings {
     imageTag,
     imageDigest,
     serviceEnv: parseServiceEnv(get),
+    longVideoWorker: workerSettings(get),
   };
 }

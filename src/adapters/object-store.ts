@@ -11,6 +11,11 @@ export interface ObjectStore {
    * denied (S3: `VideoNotReadableError`), and a transient error for anything that may go away on retry.
    */
   download(bucket: string, key: string, destPath: string, signal?: AbortSignal): Promise<{ bytes: number }>;
+  /**
+   * The object's size, without reading it (S3 HeadObject). `undefined` when the store cannot tell
+   * (S3 answers a HEAD's 403/404 without a body): the download that follows then says why.
+   */
+  head(bucket: string, key: string, signal?: AbortSignal): Promise<{ bytes: number } | undefined>;
   /** Write one object (overwrites). */
   put(bucket: string, key: string, body: Buffer | string, contentType: string, signal?: AbortSignal): Promise<void>;
   /** Every key under a prefix. */

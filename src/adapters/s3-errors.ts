@@ -1,6 +1,6 @@
 /**
  * The S3 boundary's error table: every failure of an S3 call becomes one error of the taxonomy here.
- * Only a download can mean "the video is missing or unreadable"; for every other call (and for
+ * Only a download can mean "the video is missing or unreadable" or fill the disk; for every other call (and for
  * anything unrecognised) the policy is transient: losing work is worse than a retry.
  *
  * @example
@@ -8,12 +8,17 @@
  * throw s3Errors.classify({ op: 'download', bucket, key, err });
  * ```
  */
-import { AbortedError, FramesError, VideoNotFoundError } from '../errors.js';
+import { AbortedError, DiskFullError, FramesError, isDiskFull, VideoNotFoundError } from '../errors.js';
 import { errorTable } from '../error-table.js';
 import { ObjectStoreError, VideoNotReadableError } from './errors.js';
 
 export interface S3Failure {
-  op: 'download' | 'put' | 'list' | 'delete';
+  /**
+   * `head` reads the video's size before the download (routing). A HEAD answer has no body, so its
+   * 403/404 cannot tell a missing key from a missing bucket or expired credentials: the adapter
+   * reports "size unknown" for those and lets the download classify them; anything else is here.
+   */
+  op: 'head' | 'download' | 'put' | 'list' | 'delete';
   bucket: string;
   /** The key, or the prefix of a listing. */
   key: string;
@@ -59,6 +64,14 @@ export const s3Errors = errorTable<S3Failure>(
       example: example('download', new ObjectStoreError('S3 s3://videos/k: truncated download (1 of 2 bytes)')),
       match: (f) => f.err instanceof ObjectStoreError,
       error: (f) => f.err as ObjectStoreError,
+    },
+    {
+      when: 'the scratch disk filled up (ENOSPC) while the download was written',
+      code: 'DISK_FULL',
+      kind: 'permanent',
+      example: example('download', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })),
+      match: (f) => f.op === 'download' && isDiskFull(f.err),
+      error: (f) => new DiskFullError(`downloading ${where(f)}`, { cause: f.err }),
     },
     {
       when: 'video object missing (404 NoSuchKey / NotFound) on the download',

@@ -19,7 +19,7 @@ import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectStoreError } from './errors.js';
 import { s3Errors } from './s3-errors.js';
 import type { ObjectStore } from './object-store.js';
@@ -74,6 +74,18 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       await unlink(destPath).catch(() => undefined);
       throw s3Errors.classify({ op: 'download', bucket, key, err, signal });
+    }
+  }
+
+  async head(bucket: string, key: string, signal?: AbortSignal): Promise<{ bytes: number } | undefined> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      return res.ContentLength === undefined ? undefined : { bytes: res.ContentLength };
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      // No body on a HEAD: a 403/404 may be a missing key, a missing bucket or bad credentials. The GetObject says which.
+      if ((status === 403 || status === 404) && !signal?.aborted) return undefined;
+      throw s3Errors.classify({ op: 'head', bucket, key, err, signal });
     }
   }
 

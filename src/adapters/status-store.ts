@@ -12,7 +12,12 @@ export interface ClaimResult {
   leaseUntil?: string;
   /** How many times the video has been claimed, this claim included. */
   attempts?: number;
+  /** The video was forwarded to the long-video worker (`mark_video_routed`); with `locked`, the worker may hold it. */
+  routed?: boolean;
 }
+
+/** `marked`: this owner forwarded it and its lease is dropped; `already_routed`: an earlier delivery did; `lease_lost`: another owner holds it. */
+export type RouteMarkStatus = 'marked' | 'already_routed' | 'lease_lost';
 
 export type CompleteStatus = 'completed' | 'already_extracted' | 'lease_lost';
 
@@ -38,6 +43,11 @@ export interface StatusStore {
   complete(platform: string, shortcode: string, owner: string, frameCount: number, manifestKey: string): Promise<CompleteStatus>;
   /** Drop the lease held by `owner` so another delivery can start at once. */
   release(platform: string, shortcode: string, owner: string, error?: string): Promise<void>;
+  /**
+   * Record that the video was forwarded to the long-video queue (status ROUTED_TO_WORKER, with why)
+   * and drop `owner`'s lease, so the worker can claim it. Later deliveries' claims carry `routed: true`.
+   */
+  markRouted(platform: string, shortcode: string, owner: string, reason: string): Promise<RouteMarkStatus>;
   /** Append one row to extraction_errors. */
   recordError(rec: ExtractionErrorRecord): Promise<void>;
 }

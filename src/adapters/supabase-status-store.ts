@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { withRetry } from '../retry.js';
 import { supabaseErrors } from './supabase-errors.js';
-import type { ClaimResult, ClaimStatus, CompleteStatus, ExtractionErrorRecord, StatusStore } from './status-store.js';
+import type { ClaimResult, ClaimStatus, CompleteStatus, ExtractionErrorRecord, RouteMarkStatus, StatusStore } from './status-store.js';
 
 export interface SupabaseStatusStoreOptions {
   url: string;
@@ -77,7 +77,7 @@ export class SupabaseStatusStore implements StatusStore {
   }
 
   async claim(platform: string, shortcode: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
-    const data = await this.#rpc<{ status?: string; lease_until?: string; attempts?: number } | null>('claim_video', {
+    const data = await this.#rpc<{ status?: string; lease_until?: string; attempts?: number; routed?: boolean } | null>('claim_video', {
       p_platform: platform,
       p_shortcode: shortcode,
       p_owner: owner,
@@ -89,6 +89,7 @@ export class SupabaseStatusStore implements StatusStore {
       status: status as ClaimStatus,
       ...(data.lease_until ? { leaseUntil: data.lease_until } : {}),
       ...(typeof data.attempts === 'number' ? { attempts: data.attempts } : {}),
+      ...(data.routed === true ? { routed: true } : {}),
     };
   }
 
@@ -109,6 +110,13 @@ export class SupabaseStatusStore implements StatusStore {
 
   async release(platform: string, shortcode: string, owner: string, error?: string): Promise<void> {
     await this.#rpc('release_video', { p_platform: platform, p_shortcode: shortcode, p_owner: owner, p_error: error ?? null });
+  }
+
+  async markRouted(platform: string, shortcode: string, owner: string, reason: string): Promise<RouteMarkStatus> {
+    const data = await this.#rpc<{ status?: string } | null>('mark_video_routed', { p_platform: platform, p_shortcode: shortcode, p_owner: owner, p_reason: reason.slice(0, 2000) });
+    const status = data?.status;
+    if (status !== 'marked' && status !== 'already_routed' && status !== 'lease_lost') throw this.#unexpected('mark_video_routed', data);
+    return status;
   }
 
   async recordError(r: ExtractionErrorRecord): Promise<void> {

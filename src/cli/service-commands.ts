@@ -5,7 +5,8 @@
  * - `frames enqueue [--queue-url URL] [--shortcode X --platform Y] [--file F] [-]`: validate, de-duplicate
  *   and send messages in batches of 10 (src/service/enqueue.ts);
  * - `frames worker [--queue-url URL] [--wait-seconds N] [--visibility-timeout N] [--once]`: long-poll and
- *   run the same job as the Lambda with no 15-minute cap, heartbeats, graceful SIGTERM (src/service/worker.ts).
+ *   run the same job as the Lambda with no 15-minute cap, heartbeats, graceful SIGTERM, ECS scale-in
+ *   protection while a video runs (src/service/worker.ts). It is also the Fargate long-video worker's command.
  * Settings come from the environment (see .env.sample); `--env-file` loads one first.
  *
  * @example
@@ -120,8 +121,11 @@ export function registerServiceCommands(program: Command): Command {
         loadEnvFile(opts.envFile);
         const { runWorker, handleShutdownSignals } = await import('../service/worker.js');
         const { buildDeps } = await import('../service/runtime.js');
+        const { EcsTaskProtection } = await import('../adapters/ecs-task-protection.js');
         const { queue } = await queueFor(opts.queueUrl);
         const deps = await buildDeps(process.env);
+        // Never forward to the queue this worker consumes: what does not fit here is refused (permanent) instead.
+        if (deps.longVideoQueue?.url === queue.url) deps.longVideoQueue = undefined;
         const controller = new AbortController();
         const uninstall = handleShutdownSignals(controller, {
           onSignal: (s) => process.stderr.write(`worker: ${s} received, finishing in-flight work (up to ${opts.shutdownTimeoutMs} ms)\n`),
@@ -141,6 +145,7 @@ export function registerServiceCommands(program: Command): Command {
             ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
             ...(opts.once ? { once: true } : {}),
             signal: controller.signal,
+            protection: EcsTaskProtection.fromEnv(process.env),
             onMessage: (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
           });
           process.stdout.write(`worker: ${JSON.stringify(stats)}\n`);

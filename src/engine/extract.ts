@@ -65,6 +65,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
   try {
     const probe = await probeVideo(file, { signal: inner.signal, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const probeMs = performance.now() - started;
+    await options.onProbe?.(probe.info);
     const job = new ExtractionJob(file, probe, o, options);
     const analysis = job.run(inner.signal).catch((err: unknown) => { job.fail(err); });
     const emitted: FrameRecord[] = [];

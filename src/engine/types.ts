@@ -95,6 +95,11 @@ export interface ExtractOptions extends DetectOptions {
   maxWidth?: number;
   /** Drop near-duplicate frames across scenes (default true). */
   dedupe?: boolean;
+  /**
+   * Called once with the probe's facts, before the decode starts. A rejection stops the run there
+   * with that error (a caller that finds the video too long for its time budget declines it cheaply).
+   */
+  onProbe?: (info: VideoInfo) => void | Promise<void>;
 }
 
 /** One encoded frame, yielded as soon as it is ready. */
@@ -133,7 +138,7 @@ export interface ExtractionResult extends DetectionResult {
   frames: FrameRecord[];
   /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
   fallbackUsed: boolean;
-  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>> &
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>> &
     Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>;
   toolVersion: string;
   /** Milliseconds per stage. */

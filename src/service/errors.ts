@@ -8,7 +8,7 @@ import { DeadlineError, PermanentError, TransientError } from '../errors.js';
 export { ObjectStoreError, StatusStoreError } from '../adapters/errors.js';
 
 /** Where in the job a failure happened; stored in `extraction_errors.stage`. */
-export type Stage = 'message' | 'deadline' | 'claim' | 'download' | 'extract' | 'upload' | 'manifest' | 'cleanup' | 'complete' | 'record';
+export type Stage = 'message' | 'deadline' | 'claim' | 'route' | 'download' | 'extract' | 'upload' | 'manifest' | 'cleanup' | 'complete' | 'record';
 
 /** The videos row says the video was never downloaded: upstream has not done its part. */
 export class NotDownloadedError extends PermanentError {
@@ -37,6 +37,32 @@ export class NotEnoughTimeError extends DeadlineError {
     super(`not starting: ${remainingMs} ms left, MIN_REMAINING_MS is ${minRemainingMs}`);
   }
 }
+
+/**
+ * The video would take longer than the run has left (estimated from its duration and the measured
+ * processing rate) and no long-video queue is configured to take it. Permanent: a retry has no more time.
+ */
+export class VideoTooLongError extends PermanentError {
+  constructor(readonly durationSec: number, readonly estimatedMs: number, readonly budgetMs: number) {
+    super(
+      'VIDEO_TOO_LONG',
+      `video is ${durationSec.toFixed(1)} s long: estimated ${Math.round(estimatedMs / 1000)} s of processing exceeds the ${Math.round(budgetMs / 1000)} s this run has ` +
+        '(limit: the run time; enable the long-video worker, or raise the timeout)',
+    );
+  }
+}
+
+/** The video is larger than the free scratch space and no long-video queue is configured to take it. */
+export class VideoTooLargeError extends PermanentError {
+  constructor(readonly bytes: number, readonly freeBytes: number) {
+    super(
+      'VIDEO_TOO_LARGE',
+      `video is ${mib(bytes)} MiB: more than the ${mib(freeBytes)} MiB free on the scratch disk (limit: the ephemeral storage; enable the long-video worker, or raise it)`,
+    );
+  }
+}
+
+const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
 
 /** A failure annotated with the job stage it happened in. The cause decides retryability. */
 export class StageFailure extends Error {

@@ -3,8 +3,9 @@
  * it talks to {@link ObjectStore}, {@link StatusStore} and the engine through interfaces.
  *
  * The job is the list {@link JOB_STAGES}, run by {@link runStages} (each stage timed, failures
- * tagged with their stage): claim -> download (streamed to a scratch dir) -> extract (engine, frames
- * uploaded as they are encoded, bounded parallelism) -> upload (the tail) -> manifest.json (last) ->
+ * tagged with their stage): claim -> route (HeadObject size vs free scratch space; src/service/routing.ts)
+ * -> download (streamed to a scratch dir) -> extract (engine, frames
+ * uploaded as they are encoded, bounded parallelism; after the probe, the duration vs the time left) -> upload (the tail) -> manifest.json (last) ->
  * cleanup (stale frames of an earlier, longer run) -> complete. Every S3 call goes through the
  * shared retry policy (src/retry.ts). On any failure the claim is released and the error is
  * rethrown as a {@link StageFailure}; the scratch dir is removed in every case.
@@ -19,14 +20,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ObjectStore } from '../adapters/object-store.js';
+import type { Queue } from '../adapters/queue.js';
 import type { StatusStore } from '../adapters/status-store.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, Manifest } from '../engine/types.js';
-import { AbortedError } from '../errors.js';
+import { AbortedError, DiskFullError, FramesError, isDiskFull } from '../errors.js';
 import type { AppLogger } from '../logger.js';
 import { withRetry } from '../retry.js';
 import { ClaimLockedError, NotDownloadedError, StageFailure, UnknownVideoError } from './errors.js';
 import { FrameUploads } from './frame-uploads.js';
 import { videoKeys, type VideoMessage } from './message.js';
+import { alreadyRouted, checkDuration, DEFAULT_MS_PER_VIDEO_SECOND, divert, routeBySize, RouteSignal, type RoutingSettings } from './routing.js';
 import { runStages, type StageStep } from './stages.js';
 
 /** The part of the engine the job uses (src/engine/index.ts satisfies it). */
@@ -58,6 +61,10 @@ export interface JobDeps {
   status: StatusStore;
   engine: Engine;
   settings: JobSettings;
+  /** Where videos this run cannot finish go (the Fargate worker's queue); none = refuse them (permanent). */
+  longVideoQueue?: Queue | undefined;
+  /** The processing rate behind the duration check (default {@link DEFAULT_MS_PER_VIDEO_SECOND}). */
+  routing?: RoutingSettings | undefined;
 }
 
 export interface JobContext {
@@ -66,6 +73,10 @@ export interface JobContext {
   owner: string;
   signal: AbortSignal;
   logger: AppLogger;
+  /** The message body as received: what is forwarded to the long-video queue (default: rebuilt from the message). */
+  body?: string;
+  /** Time the run has left for this video, net of the safety margin (default: unlimited, no duration check). */
+  budgetMs?: () => number;
 }
 
 /** Filled in as the job goes, so metrics can be emitted for failures too. */
@@ -83,7 +94,9 @@ export interface JobStats {
 
 export type JobResult =
   | { outcome: 'extracted'; frames: number; scenes: number; fallbackUsed: boolean; manifestKey: string; frameKeys: string[]; staleRemoved: number }
-  | { outcome: 'skipped'; reason: 'already_extracted' };
+  | { outcome: 'skipped'; reason: 'already_extracted' }
+  /** Forwarded to the long-video queue (`forwarded`), or found forwarded by an earlier delivery. */
+  | { outcome: 'routed'; code: 'ROUTED_TO_WORKER'; forwarded: boolean; reason: string; queueMessageId?: string };
 
 /** What the stages share while one job runs. */
 export interface JobRun {
@@ -111,6 +124,12 @@ async function claim(run: JobRun): Promise<JobResult | undefined> {
   const { msg, ctx, deps } = run;
   const claim = await deps.status.claim(msg.platform, msg.shortcode, ctx.owner, deps.settings.claimLeaseSeconds);
   ctx.logger.debug('claim result', { claim: claim.status, attempts: claim.attempts });
+  // A forwarded video belongs to the worker: a redelivery here is done, even while the worker holds the lease.
+  const routes = deps.longVideoQueue !== undefined;
+  if (routes && claim.routed && (claim.status === 'locked' || claim.status === 'claimed')) {
+    run.claimed = claim.status === 'claimed';
+    return alreadyRouted(run);
+  }
   switch (claim.status) {
     case 'already_extracted':
       ctx.logger.info('video already extracted: nothing to do');
@@ -131,7 +150,9 @@ async function download(run: JobRun): Promise<undefined> {
   const s = run.deps.settings;
   run.scratch = path.join(s.tmpDir ?? os.tmpdir(), `frames-${randomBytes(8).toString('hex')}`);
   run.stats.scratchDir = run.scratch;
-  await mkdir(run.scratch, { recursive: true, mode: 0o700 });
+  await mkdir(run.scratch, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    throw isDiskFull(err) ? new DiskFullError('creating the scratch dir', { cause: err }) : err;
+  });
   const videoPath = path.join(run.scratch, 'video.mp4');
   const { bytes } = await run.retrying('download', () => run.deps.objects.download(s.videosBucket, run.keys.video, videoPath, run.signal));
   run.videoPath = videoPath;
@@ -141,7 +162,7 @@ async function download(run: JobRun): Promise<undefined> {
 }
 
 /** The engine runs while each encoded frame is uploaded; a failed upload stops it and fails as `upload`. */
-async function extract(run: JobRun): Promise<undefined> {
+async function extract(run: JobRun): Promise<JobResult | undefined> {
   const { msg, deps, signal } = run;
   const s = deps.settings;
   const options: ExtractOptions = {
@@ -153,6 +174,15 @@ async function extract(run: JobRun): Promise<undefined> {
     ...(s.frameMaxWidth > 0 ? { maxWidth: s.frameMaxWidth } : {}),
     signal,
   };
+  const budget = run.ctx.budgetMs;
+  if (budget) {
+    const rate = deps.routing?.msPerVideoSecond ?? DEFAULT_MS_PER_VIDEO_SECOND;
+    // Decline before the decode starts: the probe is a demux-only pass, seconds even for a film.
+    options.onProbe = (info) => {
+      const verdict = checkDuration(info.durationSec, rate, budget());
+      if (verdict) throw new RouteSignal(verdict);
+    };
+  }
   const put = (key: string, frame: EncodedFrame) =>
     run.retrying(`upload ${key}`, () => deps.objects.put(s.framesBucket, key, frame.data, frame.contentType, signal)).then(() => run.ctx.logger.debug('frame uploaded', { key, bytes: frame.data.length }));
   const uploads = (run.uploads = new FrameUploads(put, s.uploadConcurrency, run.internal));
@@ -172,6 +202,13 @@ async function extract(run: JobRun): Promise<undefined> {
     await frames.return(undefined as never).catch(() => undefined);
     await uploads.settle();
     if (uploads.failure) throw new StageFailure('upload', uploads.failure.err);
+    if (err instanceof RouteSignal) {
+      try {
+        return await divert(run, err.verdict);
+      } catch (e) {
+        throw new StageFailure('route', e);
+      }
+    }
     throw err;
   }
   run.result = result;
@@ -233,6 +270,7 @@ async function complete(run: JobRun): Promise<JobResult> {
 /** The job, in order. A stage that returns a result ends the job (claim: already extracted; complete: done). */
 export const JOB_STAGES: readonly JobStage[] = [
   { name: 'claim', run: claim },
+  { name: 'route', run: routeBySize },
   { name: 'download', run: download },
   { name: 'extract', run: extract },
   { name: 'upload', timing: 'uploadTail', run: finishUploads },
@@ -258,7 +296,14 @@ export async function runJob(msg: VideoMessage, ctx: JobContext, deps: JobDeps, 
   } catch (err) {
     const failure = err instanceof StageFailure ? err : new StageFailure('extract', err);
     // The deadline wins over whatever error the abort caused downstream (ffmpeg killed, request aborted...).
-    const cause = ctx.signal.aborted ? (ctx.signal.reason instanceof Error ? ctx.signal.reason : new AbortedError(ctx.signal.reason)) : failure.cause;
+    const cause = ctx.signal.aborted
+      ? ctx.signal.reason instanceof Error
+        ? ctx.signal.reason
+        : new AbortedError(ctx.signal.reason)
+      : // A full disk is the same on every retry: permanent for this video, wherever it surfaced.
+        !(failure.cause instanceof FramesError && failure.cause.kind === 'permanent') && isDiskFull(failure.cause)
+        ? new DiskFullError(`the ${failure.stage} stage`, { cause: failure.cause })
+        : failure.cause;
     if (run.claimed) {
       try {
         await deps.status.release(msg.platform, msg.shortcode, ctx.owner, `${failure.stage}: ${cause instanceof Error ? cause.message : String(cause)}`);

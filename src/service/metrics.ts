@@ -10,7 +10,8 @@
  * ```
  */
 
-export type Outcome = 'extracted' | 'skipped' | 'permanent_failure' | 'transient_failure' | 'deadline';
+/** `routed`: forwarded to the long-video worker (ROUTED_TO_WORKER), or found forwarded already. */
+export type Outcome = 'extracted' | 'skipped' | 'routed' | 'permanent_failure' | 'transient_failure' | 'deadline';
 
 export interface VideoMetrics {
   platform: string;

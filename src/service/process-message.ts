@@ -3,7 +3,9 @@
  * in process-batch.ts, the long-running worker in worker.ts). It validates the body, refuses to
  * start with less than `minRemainingMs` before `deadline`, runs the job (aborted `safetyMarginMs`
  * before `deadline`, or when `signal` fires), and decides from the error class alone (`isRetryable`):
- * - **done**: extracted, or already extracted (skipped);
+ * - **done**: extracted, already extracted (skipped), or routed: forwarded to the long-video queue
+ *   because this run could not finish it (src/service/routing.ts; the budget is `deadline` minus
+ *   `safetyMarginMs`, so the Lambda routes by its remaining time and the worker by its job timeout);
  * - **recorded**: a permanent failure, written to `extraction_errors`; the message may be deleted;
  * - **retry**: a transient or deadline failure (recorded too), or a permanent one whose row could
  *   not be written; the message must come back.
@@ -129,10 +131,11 @@ async function processWithGuard(body: string, o: MessageOptions, guard: Deadline
   log.info('processing video', { remainingMs: Math.round(guard.remainingMs()) });
   const signal = o.signal ? AbortSignal.any([guard.signal, o.signal]) : guard.signal;
   try {
-    const result = await runJob(msg, { messageId, owner: `${o.requestId ?? randomUUID()}:${messageId}`, signal, logger: log }, deps, stats);
-    const outcome: Outcome = result.outcome === 'extracted' ? 'extracted' : 'skipped';
+    const budgetMs = () => guard.remainingMs() - deps.batch.safetyMarginMs;
+    const result = await runJob(msg, { messageId, owner: `${o.requestId ?? randomUUID()}:${messageId}`, signal, logger: log, body, budgetMs }, deps, stats);
+    const outcome: Outcome = result.outcome;
     emit(outcome);
-    return { messageId, result: 'done', outcome };
+    return { messageId, result: 'done', outcome, ...(result.outcome === 'routed' ? { code: result.code } : {}) };
   } catch (err) {
     if (err instanceof StageFailure) return fail(err.stage, err.cause);
     return fail('extract', err);

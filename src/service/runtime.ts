@@ -13,6 +13,7 @@
 import type { ObjectStore } from '../adapters/object-store.js';
 import { createS3Client, S3ObjectStore } from '../adapters/s3-object-store.js';
 import type { StatusStore } from '../adapters/status-store.js';
+import { createSqsClient, SqsQueue } from '../adapters/sqs-queue.js';
 import { SupabaseStatusStore } from '../adapters/supabase-status-store.js';
 import { loadConfig, secretValues, type Env, type ServiceConfig } from '../config.js';
 import { createLogger, makeScrubber, type AppLogger } from '../logger.js';
@@ -77,6 +78,7 @@ export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): 
     o.status ??
     SupabaseStatusStore.create({ url: config.supabaseUrl, key: config.supabaseKey, retries: config.supabaseRetries, ...(o.fetch ? { fetch: o.fetch } : {}) });
   const engine = o.engine ?? ((await import('../engine/index.js')) as unknown as Engine);
+  const longVideoQueue = config.longVideoQueueUrl ? new SqsQueue(createSqsClient({ region: config.region, endpoint: config.sqsEndpoint }), config.longVideoQueueUrl) : undefined;
   const metrics = o.metrics ?? new EmfMetrics({ namespace: config.metricsNamespace, serviceName: config.serviceName });
   logger.debug('service configured', {
     videosBucket: config.videosBucket,
@@ -87,6 +89,8 @@ export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): 
     s3Endpoint: config.s3Endpoint,
     supabaseUrl: config.supabaseUrl,
     supabaseKeySource: describeKeySource(config.supabaseKeySource),
+    longVideoQueueUrl: config.longVideoQueueUrl,
+    routeMsPerVideoSecond: config.routeMsPerVideoSecond,
   });
   return {
     config,
@@ -97,6 +101,8 @@ export async function buildDeps(env: Env = process.env, o: DepsOverrides = {}): 
     metrics,
     logger,
     settings: jobSettings(config),
+    longVideoQueue,
+    routing: { msPerVideoSecond: config.routeMsPerVideoSecond },
     batch: { concurrencyLimit: config.concurrencyLimit, minRemainingMs: config.minRemainingMs, safetyMarginMs: config.safetyMarginMs, maxReceiveCount: config.maxReceiveCount },
   };
 }

@@ -12,7 +12,9 @@
  * - on `signal` (SIGTERM/SIGINT via {@link handleShutdownSignals}) starts no new poll (a poll in
  *   progress ends within `waitSeconds`; anything it returns is given back at once), lets the work in
  *   flight finish for up to `shutdownTimeoutMs`, then aborts it (claim released, error row recorded as
- *   DEADLINE), gives those messages back (visibility 0) and resolves. Budget for a stop:
+ *   DEADLINE), gives those messages back (visibility 0) and resolves;
+ * - holds ECS task scale-in protection while any message is in progress (`protection`; a no-op
+ *   outside ECS), so scaling in on queue depth never stops a task mid-video. Budget for a stop:
  *   max(waitSeconds, shutdownTimeoutMs) plus a few seconds (ECS stopTimeout, default 30 s).
  *
  * @example
@@ -23,6 +25,7 @@
  * uninstall();
  * ```
  */
+import type { TaskProtection } from '../adapters/ecs-task-protection.js';
 import type { Queue, ReceivedMessage } from '../adapters/queue.js';
 import { DeadlineError, errorMessage, ValidationError } from '../errors.js';
 import { sleep } from './deadline.js';
@@ -49,6 +52,8 @@ export interface WorkerOptions {
   once?: boolean;
   /** Stop request (SIGTERM/SIGINT): no new polls; in-flight work finishes or is aborted at the shutdown deadline. */
   signal?: AbortSignal;
+  /** Scale-in protection while work is in flight (ECS: EcsTaskProtection.fromEnv; default none). */
+  protection?: TaskProtection;
   /** Called once per message when the worker is done with it. */
   onMessage?: (r: WorkerMessageResult) => void;
 }
@@ -74,6 +79,8 @@ export interface WorkerStats {
   givenBack: number;
   heartbeats: number;
   heartbeatErrors: number;
+  /** Protection changes that failed (logged; the work goes on). */
+  protectionErrors: number;
   receiveErrors: number;
   /** True when in-flight work had to be aborted at the shutdown deadline. */
   abortedInFlight: boolean;
@@ -119,7 +126,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
   const opt = resolveOptions(o);
   const { queue } = o;
   const log = o.deps.logger.createChild({ persistentKeys: { component: 'worker' } });
-  const stats: WorkerStats = { polls: 0, received: 0, deleted: 0, leftForRetry: 0, givenBack: 0, heartbeats: 0, heartbeatErrors: 0, receiveErrors: 0, abortedInFlight: false };
+  const stats: WorkerStats = { polls: 0, received: 0, deleted: 0, leftForRetry: 0, givenBack: 0, heartbeats: 0, heartbeatErrors: 0, protectionErrors: 0, receiveErrors: 0, abortedInFlight: false };
   const stop = o.signal ?? new AbortController().signal;
   const abortWork = new AbortController();
   const inflight = new Set<Promise<void>>();
@@ -141,6 +148,22 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
     }
     stop.addEventListener('abort', () => (onStop(), resolve()), { once: true });
   });
+
+  // Protection follows "anything in flight": on with the first message, off when the last one ends.
+  // Changes are chained so an "off" never overtakes the "on" before it.
+  let protectionChain: Promise<void> = Promise.resolve();
+  let protectedNow = false;
+  const protect = (on: boolean) => {
+    const p = o.protection;
+    if (!p?.active || protectedNow === on) return;
+    protectedNow = on;
+    protectionChain = protectionChain.then(() =>
+      p.set(on, on ? opt.jobTimeoutMs / 60_000 + 5 : undefined).catch((err: unknown) => {
+        stats.protectionErrors++;
+        log.warn('could not change ECS task protection', { enabled: on, error: errorMessage(err) });
+      }),
+    );
+  };
 
   const handle = async (m: ReceivedMessage): Promise<void> => {
     const t0 = performance.now();
@@ -232,8 +255,15 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
       );
       break;
     }
+    if (msgs.length) {
+      protect(true);
+      await protectionChain;
+    }
     for (const m of msgs) {
-      const p: Promise<void> = handle(m).finally(() => inflight.delete(p));
+      const p: Promise<void> = handle(m).finally(() => {
+        inflight.delete(p);
+        if (inflight.size === 0) protect(false);
+      });
       inflight.add(p);
     }
     if (o.once && msgs.length === 0) break;
@@ -241,6 +271,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerStats> {
 
   // Stopped (or --once drained): no more polls. In-flight work finishes, or is aborted by the shutdown timer.
   await Promise.allSettled([...inflight]);
+  protect(false);
+  await protectionChain;
   clearTimeout(shutdownTimer);
   log.info('worker stopped', { ...stats });
   return stats;

@@ -1,8 +1,8 @@
 /**
- * `npm run bench [-- accuracy|speed|memory|service ...]`: runs the named benches (none = all) in
+ * `npm run bench [-- accuracy|speed|memory|service|rate ...]`: runs the named benches (none = all) in
  * that order and exits non-zero when any misses its target or cannot run.
  */
-const KNOWN = ['accuracy', 'speed', 'memory', 'service'] as const;
+const KNOWN = ['accuracy', 'speed', 'memory', 'service', 'rate'] as const;
 type Bench = (typeof KNOWN)[number];
 
 async function runOne(name: Bench): Promise<void> {
@@ -13,6 +13,8 @@ async function runOne(name: Bench): Promise<void> {
       return (await import('./speed.js')).run();
     case 'memory':
       return (await import('./memory.js')).run();
+    case 'rate':
+      return (await import('./rate.js')).run();
     case 'service': {
       let mod: { benchService?: () => Promise<void> };
       try {

@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { ObjectStore } from '../../src/adapters/object-store.js';
-import type { ClaimResult, CompleteStatus, ExtractionErrorRecord, StatusStore } from '../../src/adapters/status-store.js';
+import type { ClaimResult, CompleteStatus, ExtractionErrorRecord, RouteMarkStatus, StatusStore } from '../../src/adapters/status-store.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, Manifest } from '../../src/engine/types.js';
 import { AbortedError, VideoNotFoundError } from '../../src/errors.js';
 import type { Engine } from '../../src/service/job.js';
@@ -12,6 +12,10 @@ import { sleep } from '../../src/service/deadline.js';
 
 export class MemoryObjectStore implements ObjectStore {
   readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+  async head(bucket: string, key: string): Promise<{ bytes: number } | undefined> {
+    const o = this.objects.get(`${bucket}/${key}`);
+    return o ? { bytes: o.body.length } : undefined;
+  }
   async download(bucket: string, key: string, destPath: string): Promise<{ bytes: number }> {
     const o = this.objects.get(`${bucket}/${key}`);
     if (!o) throw new VideoNotFoundError(`s3://${bucket}/${key}`);
@@ -36,6 +40,7 @@ interface Row {
   owner: string | null;
   leaseUntil: number;
   frameCount: number | null;
+  routed?: string;
 }
 
 export class MemoryStatusStore implements StatusStore {
@@ -48,12 +53,13 @@ export class MemoryStatusStore implements StatusStore {
   async claim(platform: string, shortcode: string, owner: string, leaseSeconds: number): Promise<ClaimResult> {
     const r = this.rows.get(`${platform}/${shortcode}`);
     if (!r) return { status: 'not_found' };
-    if (r.extracted) return { status: 'already_extracted' };
+    const routed = r.routed !== undefined ? { routed: true } : {};
+    if (r.extracted) return { status: 'already_extracted', ...routed };
     if (!r.downloaded) return { status: 'not_downloaded' };
-    if (r.owner && r.owner !== owner && r.leaseUntil > Date.now()) return { status: 'locked' };
+    if (r.owner && r.owner !== owner && r.leaseUntil > Date.now()) return { status: 'locked', ...routed };
     r.owner = owner;
     r.leaseUntil = Date.now() + leaseSeconds * 1000;
-    return { status: 'claimed' };
+    return { status: 'claimed', ...routed };
   }
   async complete(platform: string, shortcode: string, owner: string, frameCount: number): Promise<CompleteStatus> {
     const r = this.rows.get(`${platform}/${shortcode}`)!;
@@ -70,6 +76,13 @@ export class MemoryStatusStore implements StatusStore {
       this.released.push(`${platform}/${shortcode}`);
     }
   }
+  async markRouted(platform: string, shortcode: string, owner: string, reason: string): Promise<RouteMarkStatus> {
+    const r = this.rows.get(`${platform}/${shortcode}`)!;
+    if (r.routed !== undefined) return 'already_routed';
+    if (r.owner && r.owner !== owner && r.leaseUntil > Date.now()) return 'lease_lost';
+    Object.assign(r, { routed: reason, owner: null, leaseUntil: 0 });
+    return 'marked';
+  }
   async recordError(rec: ExtractionErrorRecord): Promise<void> {
     this.errors.push(rec);
   }
@@ -80,13 +93,15 @@ export class ScriptedEngine implements Engine {
   running = 0;
   maxRunning = 0;
   runs = 0;
-  constructor(private readonly o: { frames?: number; delayMs?: number; fail?: Error } = {}) {}
+  constructor(private readonly o: { frames?: number; delayMs?: number; fail?: Error; durationSec?: number } = {}) {}
   async *extractFrames(path: string, options: ExtractOptions): AsyncGenerator<EncodedFrame, ExtractionResult, undefined> {
     this.runs++;
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
       const n = this.o.frames ?? 3;
+      // Like the real engine: the probe hook sees the video's facts before any decode.
+      await options.onProbe?.({ path, durationSec: this.o.durationSec ?? n, fps: 10, frameCount: n * 10, width: 4, height: 4, rotation: 0 });
       for (let i = 0; i < n; i++) {
         try {
           await sleep(this.o.delayMs ?? 5, options.signal);

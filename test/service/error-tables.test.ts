@@ -11,8 +11,8 @@ import { sqsErrors } from '../../src/adapters/sqs-errors.js';
 import { supabaseErrors } from '../../src/adapters/supabase-errors.js';
 import { ffmpegErrors, reportsTruncation } from '../../src/engine/ffmpeg-errors.js';
 import type { ErrorTable } from '../../src/error-table.js';
-import { FramesError, InvalidVideoError, isRetryableInPlace, type ErrorKind } from '../../src/errors.js';
-import { ClaimLockedError, NotDownloadedError, NotEnoughTimeError, UnknownVideoError } from '../../src/service/errors.js';
+import { DiskFullError, FramesError, InvalidVideoError, isRetryableInPlace, type ErrorKind } from '../../src/errors.js';
+import { ClaimLockedError, NotDownloadedError, NotEnoughTimeError, UnknownVideoError, VideoTooLargeError, VideoTooLongError } from '../../src/service/errors.js';
 import { InvalidMessageError } from '../../src/service/message.js';
 
 const tables: Array<ErrorTable<never>> = [ffmpegErrors, s3Errors, supabaseErrors, sqsErrors] as unknown as Array<ErrorTable<never>>;
@@ -27,6 +27,9 @@ const serviceErrors: FramesError[] = [
   new InvalidVideoError('EMPTY_FILE', 'empty'),
   new InvalidVideoError('NO_FRAMES', 'no frames'),
   new InvalidVideoError('TRUNCATED_VIDEO', 'cut short'),
+  new VideoTooLongError(5400, 1_350_000, 280_000),
+  new VideoTooLargeError(12e9, 9e9),
+  new DiskFullError('creating the scratch dir'),
 ];
 
 interface Row {

@@ -180,6 +180,7 @@ describe('SQS handler against the local stack', () => {
     let puts = 0;
     let failed = 0;
     const wrapObjects = (inner: ObjectStore): ObjectStore => ({
+      head: (...a) => inner.head(...a),
       download: (...a) => inner.download(...a),
       list: (...a) => inner.list(...a),
       deleteMany: (...a) => inner.deleteMany(...a),
@@ -228,6 +229,7 @@ describe('SQS handler against the local stack', () => {
   it('deadline: work in flight is aborted before the Lambda would be killed, the claim released, the record given back', async () => {
     // Prepare: uploads are slow (real S3 behind a 3 s delay); the context has 2.5 s, the margin is 1.5 s.
     const wrapObjects = (inner: ObjectStore): ObjectStore => ({
+      head: (...a) => inner.head(...a),
       download: (...a) => inner.download(...a),
       list: (...a) => inner.list(...a),
       deleteMany: (...a) => inner.deleteMany(...a),
@@ -257,7 +259,7 @@ describe('SQS handler against the local stack', () => {
 
   it('a transient failure that never recovers ends in the DLQ with error rows (maxReceiveCount 2)', async () => {
     // Prepare: S3 puts always fail; the real handler runs through the local queue poller.
-    const wrapObjects = (inner: ObjectStore): ObjectStore => ({ ...inner, download: inner.download.bind(inner), list: inner.list.bind(inner), deleteMany: inner.deleteMany.bind(inner), put: async () => { throw new ObjectStoreError('S3 put: SlowDown (HTTP 503)', 503); } });
+    const wrapObjects = (inner: ObjectStore): ObjectStore => ({ ...inner, head: inner.head.bind(inner), download: inner.download.bind(inner), list: inner.list.bind(inner), deleteMany: inner.deleteMany.bind(inner), put: async () => { throw new ObjectStoreError('S3 put: SlowDown (HTTP 503)', 503); } });
     const { handler } = await makeDeps({ S3_RETRIES: '1' }, { wrapObjects });
     await stack.seedVideo('instagram', 'dlq1');
     await stack.putVideo('instagram', 'dlq1', clip);

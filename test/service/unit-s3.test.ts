@@ -147,17 +147,18 @@ describe('job classification of S3 download failures', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(res.outcomes[0]).toMatchObject({ outcome: 'permanent_failure', result: 'recorded', stage: 'download', code });
     expect(status.errors).toEqual([expect.objectContaining({ stage: 'download', code, retryable: false, final: false, message: expect.stringMatching(message) })]);
-    expect(s3.requests).toHaveLength(1); // not retried
+    // The HEAD before it (routing) gets a bodiless 403/404: size unknown, the GetObject decides; not retried.
+    expect(s3.requests.map((r) => r.split(' ')[0])).toEqual(['HEAD', 'GET']);
     expect(status.rows.get('instagram/abc')).toMatchObject({ extracted: false, owner: null }); // claim released
   });
 
-  it('retries throttling (s3Retries) and then gives the message back to the queue', async () => {
+  it('retries throttling (s3Retries) and then gives the message back to the queue (here at the HEAD of the route stage)', async () => {
     s3.reply = { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
     const status = new MemoryStatusStore();
     status.seed('instagram', 'abc');
     const res = await processBatch(event, simulatedContext(), deps(status));
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
-    expect(res.outcomes[0]).toMatchObject({ outcome: 'transient_failure', result: 'retry', stage: 'download' });
-    expect(s3.requests).toHaveLength(3); // 1 + s3Retries
+    expect(res.outcomes[0]).toMatchObject({ outcome: 'transient_failure', result: 'retry', stage: 'route', code: 'OBJECT_STORE_UNAVAILABLE' });
+    expect(s3.requests).toEqual(Array(3).fill('HEAD /videos/instagram/abc/video.mp4')); // 1 + s3Retries
   });
 });

@@ -75,6 +75,7 @@ const slowDownload =
       await sleep(ms, signal);
       return inner.download(bucket, key, dest, signal);
     },
+    head: (...a) => inner.head(...a),
     put: (...a) => inner.put(...a),
     list: (...a) => inner.list(...a),
     deleteMany: (...a) => inner.deleteMany(...a),
@@ -243,6 +244,7 @@ describe('frames worker against the local stack', () => {
   it('a transient failure that never recovers ends in the DLQ after maxReceiveCount (2), with error rows', async () => {
     // Prepare: every S3 put fails like a 503.
     const wrapObjects = (inner: ObjectStore): ObjectStore => ({
+      head: (...a) => inner.head(...a),
       download: (...a) => inner.download(...a),
       list: (...a) => inner.list(...a),
       deleteMany: (...a) => inner.deleteMany(...a),
