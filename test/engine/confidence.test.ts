@@ -2,25 +2,22 @@
  * Boundary confidence, `minConfidence` / `--min-confidence` and the score trace through the real
  * engine and CLI (ffmpeg-generated clip: three shots, two cuts).
  */
-import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { collectFrames, detectScenes, type DetectionResult } from '../../src/engine/index.js';
 import { ValidationError } from '../../src/errors.js';
-import { concatClip, makeTmp, removeTmp, shot } from './helpers.js';
+import { concatClipInTmp, removeTmp, shot } from './helpers.js';
 
 let tmp: string;
 let clip: string;
 let truth: number[] = [];
 
 beforeAll(async () => {
-  tmp = await makeTmp('confidence');
-  clip = path.join(tmp, 'three-shots.mp4');
-  truth = await concatClip(clip, [
+  ({ dir: tmp, clip, cuts: truth } = await concatClipInTmp('confidence', 'three-shots.mp4', [
     shot('mandelbrot=s=160x120:r=30:maxiter=100', 1.2),
     shot('testsrc2=s=160x120:r=30', 1.2),
     // the same test card, hue turned by 50 degrees: a cut that clears its test by less
     shot('testsrc2=s=160x120:r=30,trim=start_frame=36,setpts=PTS-STARTPTS,hue=h=50', 1.2),
-  ]);
+  ]));
 }, 60_000);
 afterAll(() => removeTmp(tmp));
 

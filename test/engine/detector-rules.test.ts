@@ -134,6 +134,17 @@ describe('gradual rule', () => {
     expect(b.span?.[1]).toBeLessThanOrEqual(91);
     expect(without('gradual', sigs)).toEqual([]);
   });
+  it('a 1 s cross-fade out of content that changes fast on its own is found (the ends\' own change is allowed for), not without that allowance', () => {
+    // three colour waves moving by about 18 content points a frame: the mixed frames are no
+    // cross-fade of the two end pictures, but of the moving one and the steady one
+    const fast = (k: number): Signature => picture((x, y) => [150 + 90 * Math.sin(x / 3 + 0.35 * k), 70 + 50 * Math.cos(y / 2 - 0.245 * k), 60 + 40 * Math.sin((x + y) / 4 + 0.455 * k)]);
+    expect(contentDistance(fast(1), fast(2))).toBeGreaterThan(DEFAULT_DETECTOR_SETTINGS.threshold * DEFAULT_DETECTOR_SETTINGS.gradual.fastEndsOfThreshold);
+    const sigs = [...Array.from({ length: 45 }, (_, k) => fast(k)), ...Array.from({ length: 29 }, (_, j) => mix(fast(45 + j), COLD, (j + 1) / 30)), ...rep(COLD, 45)];
+    const found = detect(sigs);
+    expect(found.map((b) => b.kind)).toEqual(['gradual']);
+    expect(Math.abs((found[0] as Boundary).frame - 60)).toBeLessThanOrEqual(5);
+    expect(frames(sigs, { gradual: { ownChangeAllowance: 0 } })).toEqual([]);
+  });
   it('a picture that changes at one rate throughout (a slow hue drift) is no dissolve', () => {
     const drift = Array.from({ length: 150 }, (_, k) => mix(WARM, COLD, k / 150));
     expect(frames(drift)).toEqual([]);

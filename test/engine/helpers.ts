@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { exec as execIn, ff, ffmpegBin, type Ran } from '../fixtures/videos.js';
+import { concatClip, exec as execIn, ff, ffmpegBin, type Ran } from '../fixtures/videos.js';
 
 export { concatClip, encodeGraph, ff, FPS, shot, type Ran } from '../fixtures/videos.js';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,6 +42,13 @@ export async function makeTmp(prefix: string): Promise<string> {
 
 export async function removeTmp(dir: string | undefined): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/** Shots joined by hard cuts (see `concatClip`) as `<new tmp dir>/<name>`; the caller removes `dir`. */
+export async function concatClipInTmp(prefix: string, name: string, shots: Parameters<typeof concatClip>[1], post?: string, extra?: string[]): Promise<{ dir: string; clip: string; cuts: number[] }> {
+  const dir = await makeTmp(prefix);
+  const clip = path.join(dir, name);
+  return { dir, clip, cuts: await concatClip(clip, shots, post, extra) };
 }
 
 /** Raw RGB pixels of an encoded image. */

@@ -4,12 +4,11 @@
  * whatever the number of processes.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
 import { detectScenes } from '../../src/engine/detect-scenes.js';
 import { planChunks } from '../../src/engine/parallel-decode.js';
 import { parseProbe, probeVideo, type ProbeResult } from '../../src/engine/probe.js';
-import { concatClip, FPS, makeTmp, removeTmp, shot } from './helpers.js';
+import { concatClipInTmp, FPS, removeTmp, shot } from './helpers.js';
 
 const header = (container: string) => `Input #0, ${container}, from 'x.mp4':\n  Duration: 00:00:40.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 640x360, 25 fps, 25 tbr\nOutput #0, framecrc, to 'pipe:1':\n`;
 
@@ -62,15 +61,13 @@ describe('chunked decode on real video (ffmpeg)', () => {
   const saved = process.env.FRAMES_DECODE_PROCESSES;
 
   beforeAll(async () => {
-    dir = await makeTmp('chunks');
-    clip = path.join(dir, 'clip.mp4');
     // 20 s, B-frames with pyramids (veryfast), a closed GOP every 2 s, cuts inside GOPs.
-    cuts = await concatClip(clip, [
+    ({ dir, clip, cuts } = await concatClipInTmp('chunks', 'clip.mp4', [
       shot('testsrc2=s=192x108:r=30', 5.1),
       shot('mandelbrot=s=192x108:r=30:maxiter=60', 4.3),
       shot('life=s=192x108:r=30:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00', 5.6),
       shot('cellauto=s=192x108:r=30:rule=110', 5),
-    ], '', ['-preset', 'veryfast', '-bf', '3', '-g', '60', '-sc_threshold', '0']);
+    ], '', ['-preset', 'veryfast', '-bf', '3', '-g', '60', '-sc_threshold', '0']));
     probe = await probeVideo(clip);
   }, 120_000);
   afterAll(async () => {

@@ -105,14 +105,23 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     // ...that is not a fade to or from black or white...
     if (isFadeLike(a.sig, b.sig, ctx.blank)) { why('fade'); continue; }
     // ...and whose frames in between look like cross-fades of the two ends, with no cut inside.
+    // Ends that change on their own (a zoom, evolving texture) leave a residual in the cross-fade
+    // of the two end pictures: a frame (1-w) A(t) + w B(t) differs from (1-w) a + w b by at most
+    // (1-w) |A(t) - a| + w |B(t) - b|, and each end's change over that time is measured on the
+    // end itself, before `a` and after `b` (steady ends: about 0, so the test is as strict).
+    const fast = max(meanC(entries, pi + 1, ai), meanC(entries, bi + 1, n - 1)) >= T * s.fastEndsOfThreshold;
+    const ownA = fast ? ownChange(entries, ai, -1, max(ctx.floor, ctx.sceneStart)) : () => 0;
+    const ownB = fast ? ownChange(entries, bi, 1, Number.POSITIVE_INFINITY) : () => 0;
     let ok = true;
     for (let k = ai + 1; k < bi; k++) {
       const m = entries[k] as Entry;
       const step = rgbDistance((entries[k - 1] as Entry).sig, m.sig);
       // One step carrying much of the change is a cut (judged by the cut rule), not a dissolve.
       if (m.c >= T * s.maxStepOfThreshold || step > s.maxStepFraction * D) { ok = false; why(`big step at ${m.index}`); break; }
-      const r = blendResidual(a.sig, m.sig, b.sig, bestAlpha(a.sig, m.sig, b.sig));
-      if (r > s.maxBlend * D) { ok = false; why(`blend ${(r / D).toFixed(2)} at ${m.index}`); break; }
+      const w = bestAlpha(a.sig, m.sig, b.sig);
+      const r = blendResidual(a.sig, m.sig, b.sig, w);
+      const own = (1 - w) * ownA(m.time - a.time) + w * ownB(b.time - m.time);
+      if (r > s.maxBlend * D + s.ownChangeAllowance * own) { ok = false; why(`blend ${(r / D).toFixed(2)} (own ${(own / D).toFixed(2)}) at ${m.index}`); break; }
     }
     if (!ok) continue;
     if (rgbDistance((entries[bi - 1] as Entry).sig, b.sig) > s.maxStepFraction * D) { why('big last step'); continue; }
@@ -132,6 +141,26 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     return { first: fs, last: ls, mid: entries[round((first + last) / 2)] as Entry, end: b, margins };
   }
   return null;
+}
+
+/**
+ * The RGB distance an end picture (entry `at`) covers on its own over a lag (seconds): from the
+ * entry that lag before it (`dir` -1, not before frame `floor`) or after it (`dir` 1); the
+ * farthest entry there is when the window holds less.
+ */
+function ownChange(entries: readonly Entry[], at: number, dir: -1 | 1, floor: number): (lag: number) => number {
+  const e = entries[at] as Entry;
+  return (lag) => {
+    let k = at;
+    while (true) {
+      const j = k + dir;
+      const x = entries[j];
+      if (!x || (dir < 0 && x.index < floor)) break;
+      k = j;
+      if (Math.abs(x.time - e.time) >= lag - 1e-6) break;
+    }
+    return k === at ? 0 : rgbDistance((entries[k] as Entry).sig, e.sig);
+  };
 }
 
 /**
@@ -176,4 +205,11 @@ export function alongFraction(p: Signature, q: Signature, a: Signature, b: Signa
     norm += d * d;
   }
   return norm === 0 ? 0 : dot / norm;
+}
+
+/** Mean cut-rule score per analysed step of entries `from` to `to` (0 when none). */
+function meanC(entries: readonly Entry[], from: number, to: number): number {
+  let sum = 0;
+  for (let k = from; k <= to; k++) sum += (entries[k] as Entry).c;
+  return to >= from ? sum / (to - from + 1) : 0;
 }

@@ -76,8 +76,15 @@ export interface GradualSettings {
   beforeMaxSec: number;
   /** ...and at least this many, else the test is skipped (histogram noise dominates shorter stretches). */
   beforeMinSec: number;
-  /** Frames inside differ from the best cross-fade of the ends by at most this fraction of the change. */
+  /** Frames inside differ from the best cross-fade of the ends by at most this fraction of the change... */
   maxBlend: number;
+  /**
+   * ...plus this fraction of the most that the ends' own change over the same time could add
+   * (content that changes fast by itself, measured before the start and after the end; 0: none).
+   */
+  ownChangeAllowance: number;
+  /** The allowance applies only when an end's mean cut score per analysed step (just before the start or after the end) reaches this fraction of T. */
+  fastEndsOfThreshold: number;
   /** No step inside carries more than this fraction of the change (that is a cut)... */
   maxStepFraction: number;
   /** ...or scores above this multiple of T. */
@@ -156,6 +163,8 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = {
     beforeMaxSec: 1,
     beforeMinSec: 0.2,
     maxBlend: 0.35,
+    ownChangeAllowance: 0.25,
+    fastEndsOfThreshold: 0.5,
     maxStepFraction: 0.4,
     maxStepOfThreshold: 1.5,
     tightenFraction: 0.15,
