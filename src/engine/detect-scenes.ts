@@ -70,7 +70,8 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
-        options.onProgress(Math.min(1, (f.time - from) / duration));
+        const first = seen.first?.frame ?? 0;
+        options.onProgress(Math.min(1, (f.time - from) / duration), { done: f.index - first + 1, total: window ? seen.plannedCount || f.index - first + 1 : probe.info.frameCount });
       }
     },
   });

@@ -217,7 +217,8 @@ class ExtractionJob {
         this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
-          this.options.onProgress(Math.min(1, (f.time - this.from) / duration));
+          const first = this.seen.first?.frame ?? 0;
+          this.options.onProgress(Math.min(1, (f.time - this.from) / duration), { done: f.index - first + 1, total: this.window ? this.seen.plannedCount || f.index - first + 1 : info.frameCount });
         }
         this.settleIntervals();
       },

@@ -73,8 +73,11 @@ export interface DetectOptions {
   signal?: AbortSignal;
   /** Hard cap on any one ffmpeg run (ms). */
   timeoutMs?: number;
-  /** Called with 0..1 as the analysis progresses. */
-  onProgress?: (fraction: number) => void;
+  /**
+   * Called with 0..1 as the analysis progresses, and the frames decoded so far of those to decode
+   * (the whole video's, or the window's; estimated from the probe).
+   */
+  onProgress?: (fraction: number, frames: { done: number; total: number }) => void;
   /** Also return every analysed frame's change score (`DetectionResult.scoreTrace`), e.g. for a report plot. */
   traceScores?: boolean;
   /**

@@ -50,6 +50,11 @@ export class WindowFrames {
     this.seenLast = frame;
   }
 
+  /** Frames in the window by the probe's packet times (0 when they are not usable). */
+  get plannedCount(): number {
+    return this.planned ? this.planned.last - this.planned.first.frame + 1 : 0;
+  }
+
   /** Undefined while (or when) no frame of the window was decoded. */
   get first(): { frame: number; time: number } | undefined {
     return this.seenFirst && (this.planned?.first ?? this.seenFirst);

@@ -75,7 +75,7 @@ describe('extract with start / end', () => {
     for (const f of [frames[0], frames.at(-1)]) {
       const ours = await band(f?.data as Buffer);
       const n = f?.frame as number;
-      const [same, prev, next] = await Promise.all([n, n - 1, n + 1].map((k) => oracleFrame(cfr, k)));
+      const [same, prev, next] = (await Promise.all([n, n - 1, n + 1].map((k) => oracleFrame(cfr, k)))) as [number, number, number];
       expect(Math.abs(ours - same)).toBeLessThan(2);
       expect(Math.abs(ours - prev)).toBeGreaterThan(5);
       expect(Math.abs(ours - next)).toBeGreaterThan(5);
