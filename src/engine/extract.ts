@@ -78,7 +78,8 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
         index: emitted.length,
         frame: c.index,
         time: round3(c.time),
-        scene: next.scene,
+        // Picks taken before their scene was known (interval) are emitted once settled: the boundaries up to them are final.
+        scene: next.scene >= 0 ? next.scene : job.sceneOf(c.index),
         width: c.width,
         height: c.height,
         format: o.format,
@@ -229,6 +230,11 @@ class ExtractionJob {
     this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings(), this.window && { window: this.window, seen: this.seen });
     this.closeScene(null, this.window ? this.seen.last : summary.frameCount - 1);
     this.finish();
+  }
+
+  /** The scene of a frame the detector has settled. */
+  sceneOf(frame: number): number {
+    return this.detector.boundaries.filter((b) => b.frame <= frame).length;
   }
 
   fail(err: unknown): void {
