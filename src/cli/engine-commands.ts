@@ -1,5 +1,4 @@
 /** `frames detect` and `frames extract`: thin faces over the engine. */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, MultiBar, Presets } from 'cli-progress';
@@ -7,8 +6,12 @@ import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat }
 import { errorMessage } from '../errors.js';
 import { indexEntryOf, relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
 import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOptions } from './export-files.js';
-import { findVideos, isDirectory, outputDirFor } from './video-files.js';
-import { extractToDirectory, MANIFEST } from './write-frames.js';
+import { DirectorySink } from './directory-sink.js';
+import { NameTemplateError, parseNameTemplate } from './frame-names.js';
+import type { FrameSink } from './frame-sink.js';
+import { objectStoreFromEnv, parseS3Url, S3Sink, s3Child } from './s3-sink.js';
+import { findVideos, isDirectory, outputNames } from './video-files.js';
+import { extractToSink } from './write-frames.js';
 
 const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string): number => {
   const n = Number(v);
@@ -16,6 +19,25 @@ const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string)
     throw new InvalidArgumentError(`${name} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}`);
   }
   return n;
+};
+
+/** Seconds (`90.5`) or HH:MM:SS[.ms] / MM:SS (`01:02:03.250`). */
+export const timecode = (name: string) => (v: string): number => {
+  const t = v.trim();
+  const m = /^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$/.exec(t);
+  const n = m ? Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) : t === '' ? NaN : Number(t);
+  if (!Number.isFinite(n) || n < 0 || (m && (Number(m[2]) >= 60 || Number(m[3]) >= 60))) throw new InvalidArgumentError(`${name} must be seconds (e.g. 90.5) or HH:MM:SS[.ms] (got "${v}")`);
+  return n;
+};
+
+const nameTemplate = (v: string): string => {
+  try {
+    parseNameTemplate(v);
+  } catch (err) {
+    if (err instanceof NameTemplateError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+  return v;
 };
 
 const confidence = (v: string): number => {
@@ -32,15 +54,20 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .option('--json', 'print one JSON object: {video, scenes, cuts}')
     .option('--threshold <n>', 'content-change threshold, 0-255 scale (PySceneDetect content detector scale)', num('--threshold', { min: 1 }), 27)
     .option('--min-scene-len <sec>', 'minimum scene length in seconds', num('--min-scene-len', { min: 0 }), 0.6)
-    .option('--min-confidence <c>', 'leave out boundaries whose confidence (0-1) is below this; their scenes merge', confidence, 0))
-    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number; minConfidence: number } & ExportCliOptions) => {
-      const problem = exportOptionsProblem(opts);
+    .option('--min-confidence <c>', 'leave out boundaries whose confidence (0-1) is below this; their scenes merge', confidence, 0)
+    .option('--start <time>', 'from this time (seconds or HH:MM:SS[.ms]); frame numbers stay the whole video\'s', timecode('--start'))
+    .option('--end <time>', 'up to this time (exclusive)', timecode('--end')))
+    .action(async (video: string, opts: { json?: boolean; threshold: number; minSceneLen: number; minConfidence: number; start?: number; end?: number } & ExportCliOptions) => {
+      const problem = exportOptionsProblem(opts) ?? windowProblem(opts);
       if (problem) {
         io.err(`error: ${problem}`);
         process.exitCode = 2;
         return;
       }
-      const result = await detectScenes(video, { threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, minConfidence: opts.minConfidence });
+      const result = await detectScenes(video, {
+        threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, minConfidence: opts.minConfidence,
+        ...(opts.start !== undefined ? { start: opts.start } : {}), ...(opts.end !== undefined ? { end: opts.end } : {}),
+      });
       if (opts.export && !opts.out) {
         await writeExports(result, opts, io);
         return;
@@ -63,10 +90,14 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .command('extract')
     .description('extract representative frames of a video, or of every video in a folder, with a manifest.json each')
     .argument('<input>', 'video file or folder of videos')
-    .requiredOption('-o, --out <dir>', 'output folder (for a folder input: one sub-folder per video)')
+    .requiredOption('-o, --out <dir>', 'output folder, or s3://bucket/prefix (for a folder input: one sub-folder per video)')
     .addOption(new Option('--mode <mode>', 'scene: frames per scene; interval: one every --interval s; hybrid: both; all: every frame').choices(['scene', 'interval', 'hybrid', 'all']).default('scene'))
     .option('--frames-per-scene <n>', 'frames per scene', num('--frames-per-scene', { int: true, min: 1 }), 1)
     .option('--interval <sec>', 'seconds between frames (interval, hybrid)', num('--interval', { min: 0.04 }), 2)
+    .option('--fps <r>', 'frames per second, the same as --interval 1/R (without --mode: interval mode)', num('--fps', { min: 0.000001 }))
+    .option('--start <time>', 'from this time (seconds or HH:MM:SS[.ms]); frame numbers stay the whole video\'s', timecode('--start'))
+    .option('--end <time>', 'up to this time (exclusive)', timecode('--end'))
+    .option('--name <template>', 'frame file names: {index} {scene} {frame} {time}, padded like {frame:06} (default {index})', nameTemplate)
     .option('--min-frames <n>', 'fewer scenes than this: evenly spaced frames instead', num('--min-frames', { int: true, min: 0 }), 3)
     .option('--max-frames <n>', 'at most this many frames (keeps the longest scenes)', num('--max-frames', { int: true, min: 1 }))
     .option('--target-frames <n>', 'aim for about this many frames, spread by scene length', num('--target-frames', { int: true, min: 1 }))
@@ -82,13 +113,37 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
     .option('--concurrency <n>', 'videos processed at once (folder input)', num('--concurrency', { int: true, min: 1 }), 1)
     .option('--json', 'print the manifest (single file) or a summary (folder) as JSON')
     .option('--report', 'also write report.html and contact-sheet.jpg per video (and index.html for a folder)')
-    .action(async (input: string, opts: ExtractCliOptions) => {
+    .action(async (input: string, opts: ExtractCliOptions, cmd: Command) => {
+      const problem = windowProblem(opts) ?? fpsProblem(opts, cmd) ?? (parseS3Url(opts.out) && opts.report ? '--report writes HTML files: not with an s3:// --out' : null);
+      if (problem) {
+        io.err(`error: ${problem}`);
+        process.exitCode = 2;
+        return;
+      }
       const code = await runExtract(input, opts, io);
       if (code !== 0) process.exitCode = code;
     });
 }
 
+function windowProblem(o: { start?: number; end?: number }): string | null {
+  return o.start !== undefined && o.end !== undefined && o.end <= o.start ? `--end (${o.end} s) must be after --start (${o.start} s)` : null;
+}
+
+/** --fps is --interval 1/R: both at once is a usage error; without --mode it means interval mode. */
+function fpsProblem(o: ExtractCliOptions, cmd: Command): string | null {
+  if (o.fps === undefined) return null;
+  if (cmd.getOptionValueSource('interval') === 'cli') return '--fps and --interval say the same thing: give one';
+  if (1 / o.fps < 0.04) return `--fps ${o.fps}: at most 25 frames per second (every frame: --mode all)`;
+  o.interval = 1 / o.fps;
+  if (cmd.getOptionValueSource('mode') !== 'cli') o.mode = 'interval';
+  return null;
+}
+
 interface ExtractCliOptions {
+  fps?: number;
+  start?: number;
+  end?: number;
+  name?: string;
   out: string;
   mode: ExtractMode;
   framesPerScene: number;
@@ -119,7 +174,18 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
     ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
     ...(opts.maxWidth !== undefined ? { maxWidth: opts.maxWidth } : {}),
     ...(opts.report ? { traceScores: true } : {}),
+    ...(opts.start !== undefined ? { start: opts.start } : {}),
+    ...(opts.end !== undefined ? { end: opts.end } : {}),
   };
+  const name = opts.name ? parseNameTemplate(opts.name) : undefined;
+  let s3: ReturnType<typeof parseS3Url>;
+  try {
+    s3 = parseS3Url(opts.out);
+  } catch (err) {
+    io.err(`error: ${errorMessage(err)}`);
+    return 2;
+  }
+  const store = s3 ? objectStoreFromEnv() : null;
   const reports: IndexEntry[] = [];
   const folder = await isDirectory(input);
   const videos = folder ? await findVideos(input) : [input];
@@ -128,27 +194,49 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
     return 1;
   }
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  const bars = tty ? new MultiBar({ format: '{bar} {percentage}% | {name}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
+  const bars = tty ? new MultiBar({ format: '{bar} {value}/{total} | ETA {eta_formatted} | {name}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
   const total: SingleBar | null = bars && folder ? bars.create(videos.length, 0, { name: `${videos.length} videos` }) : null;
   const summary = { processed: 0, skipped: 0, failed: 0, frames: 0 };
   const failures: Array<{ video: string; error: string }> = [];
+  const names = folder ? outputNames(videos, input) : null;
+  const sinkFor = (video: string): FrameSink => {
+    const rel = names?.get(video) ?? '';
+    if (s3 && store) return new S3Sink(store, s3Child(s3, rel), { onRetry: (m) => { if (!tty) io.err(`warning: ${m}`); } });
+    return new DirectorySink(rel ? path.join(opts.out, rel) : opts.out);
+  };
+  // SIGINT / SIGTERM: stop the running ffmpeg(s), let each video abandon what it wrote (no manifest:
+  // a resume redoes it), start no new video, and print what finished.
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stop.signal.aborted) return;
+    io.err(`\n${sig}: stopping; finished videos are kept, the others will be redone by a resume`);
+    stop.abort(new Error(`interrupted (${sig})`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const unfinished: string[] = [];
   let nextIdx = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
       const i = nextIdx++;
       if (i >= videos.length) return;
       const video = videos[i] as string;
-      const dir = outputDirFor(video, folder ? input : null, opts.out);
-      if (!opts.force && !opts.dryRun && existsSync(path.join(dir, MANIFEST))) {
+      if (stop.signal.aborted) { unfinished.push(video); continue; }
+      const sink = sinkFor(video);
+      const dir = sink.location;
+      if (!opts.force && !opts.dryRun && await sink.isComplete().catch(() => false)) {
         summary.skipped++;
         if (opts.report && folder) reports.push(await indexEntryOf(video, dir, opts.out));
         if (!tty && folder) io.err(`skip ${video} (manifest exists; --force to redo)`);
         total?.increment();
         continue;
       }
-      const bar = bars?.create(100, 0, { name: path.basename(video) }) ?? null;
+      const bar = bars?.create(1, 0, { name: path.basename(video) }) ?? null;
       try {
-        const { manifest, result } = await extractToDirectory(video, dir, { ...base, onProgress: (f) => bar?.update(Math.round(f * 100)) }, opts.dryRun);
+        const { manifest, result } = await extractToSink(video, sink, {
+          ...base, signal: stop.signal,
+          onProgress: (_f, fr) => { if (bar) { bar.setTotal(fr.total); bar.update(fr.done); } },
+        }, { dryRun: opts.dryRun === true, ...(name ? { name } : {}) });
         if (opts.report && !opts.dryRun) {
           const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
           reports.push({ video, href: folder ? relativeHref(opts.out, html) : html, ...entry });
@@ -159,17 +247,31 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
         else if (opts.dryRun) io.out(`${video}: ${manifest.scenes.length} scenes, would write ${manifest.frames.length} frames to ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);
         else io.out(`${video}: ${manifest.scenes.length} scenes, ${manifest.frames.length} frames -> ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);
       } catch (err) {
-        summary.failed++;
-        failures.push({ video, error: errorMessage(err) });
-        io.err(`error: ${video}: ${errorMessage(err)}`);
+        if (stop.signal.aborted) {
+          unfinished.push(video);
+        } else {
+          summary.failed++;
+          failures.push({ video, error: errorMessage(err) });
+          io.err(`error: ${video}: ${errorMessage(err)}`);
+        }
       } finally {
-        if (bar) { bar.update(100); bars?.remove(bar); }
+        if (bar) bars?.remove(bar);
         total?.increment();
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, videos.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, videos.length) }, worker));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   bars?.stop();
+  if (stop.signal.aborted) {
+    if (folder && opts.json) io.out(JSON.stringify({ ...summary, interrupted: true, unfinished, failures }, null, 2));
+    else io.out(`interrupted: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${unfinished.length} not finished${unfinished.length ? ` (${unfinished.join(', ')})` : ''}, ${summary.frames} frames`);
+    return 130;
+  }
   if (folder && opts.report && !opts.dryRun) await writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, reports.sort((a, b) => a.video.localeCompare(b.video)));
   if (folder) {
     if (opts.json) io.out(JSON.stringify({ ...summary, failures }, null, 2));

@@ -1,58 +1,63 @@
 /**
- * Writing one video's frames to a folder: frames as they arrive (under temporary names, moved into
- * place once the extraction succeeded), `manifest.json` last and
- * atomically (a folder with a manifest is complete; resume relies on that), stale frames from an
- * earlier, longer run removed after success.
+ * Writing one video's frames to a sink (a folder, an S3 prefix): each frame as it is encoded, under
+ * the `--name` template, the manifest (with those names) last. Nothing is written in a dry run.
  */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { buildManifest, extractFrames, type EncodedFrame, type ExtractionResult, type ExtractOptions, type Manifest } from '../engine/index.js';
+import { DirectorySink } from './directory-sink.js';
+import { parseNameTemplate, DEFAULT_NAME_TEMPLATE, type FrameNamer } from './frame-names.js';
+import type { FrameSink } from './frame-sink.js';
 
-export const MANIFEST = 'manifest.json';
-const FRAME_FILE = /^\d+\.(jpg|webp|png)$/;
-const STAGED_FILE = /^\.\d+\.(jpg|webp|png)\.[\w.]+\.part$/;
+export { MANIFEST } from './frame-sink.js';
 
 export interface WriteResult {
   manifest: Manifest;
+  /** Where the frames went (FrameSink.location). */
   dir: string;
-  /** The engine's full result (with `scoreTrace` when asked for). */
+  /** The engine's full result (with `scoreTrace` when asked for), frame files under their names. */
   result: ExtractionResult;
 }
 
-export async function extractToDirectory(video: string, dir: string, options: ExtractOptions, dryRun = false): Promise<WriteResult> {
-  if (!dryRun) await mkdir(dir, { recursive: true });
-  // An interrupted earlier run must not look complete while we overwrite its frames.
-  if (!dryRun) await rm(path.join(dir, MANIFEST), { force: true });
-  // Leftovers of a run that was killed before it could clean up.
-  if (!dryRun) for (const name of await readdir(dir)) if (STAGED_FILE.test(name)) await rm(path.join(dir, name), { force: true });
-  // Frames are written under temporary names and moved into place only once the whole extraction
-  // has succeeded: a video that fails part-way (damage found late) leaves no half set behind.
-  const stage = `.${process.pid}.${Date.now().toString(36)}.part`;
-  const written = new Set<string>();
+const defaultNamer = parseNameTemplate(DEFAULT_NAME_TEMPLATE);
+
+export async function extractToSink(video: string, sink: FrameSink, options: ExtractOptions, o: { dryRun?: boolean; name?: FrameNamer } = {}): Promise<WriteResult> {
+  const name = o.name ?? defaultNamer;
+  const write = !o.dryRun;
+  const names: string[] = [];
+  const taken = new Set<string>();
   let r: IteratorResult<EncodedFrame, ExtractionResult>;
   try {
+    if (write) await sink.begin();
     const run = extractFrames(video, options);
     r = await run.next();
     while (!r.done) {
       const f = r.value;
-      const name = `${f.index}.${f.ext}`;
-      if (!dryRun) await writeFile(path.join(dir, `.${name}${stage}`), f.data);
-      written.add(name);
+      const file = name(f);
+      // The template rules make this impossible; a silent overwrite would lose a frame.
+      if (taken.has(file)) throw new Error(`two frames named ${file}`);
+      taken.add(file);
+      names[f.index] = file;
+      if (write) await sink.put(file, f);
       r = await run.next();
     }
   } catch (err) {
-    if (!dryRun) await Promise.all([...written].map((name) => rm(path.join(dir, `.${name}${stage}`), { force: true })));
+    if (write) await sink.abandon();
     throw err;
   }
-  const manifest = buildManifest(r.value);
-  if (!dryRun) {
-    for (const name of written) await rename(path.join(dir, `.${name}${stage}`), path.join(dir, name));
-    for (const name of await readdir(dir)) {
-      if (FRAME_FILE.test(name) && !written.has(name)) await rm(path.join(dir, name), { force: true });
+  const frames = r.value.frames.map((rec) => ({ ...rec, file: names[rec.index] ?? rec.file }));
+  const result: ExtractionResult = { ...r.value, frames };
+  const manifest = buildManifest(result);
+  if (write) {
+    try {
+      await sink.commit(manifest);
+    } catch (err) {
+      await sink.abandon();
+      throw err;
     }
-    const tmp = path.join(dir, `.${MANIFEST}.${process.pid}.tmp`);
-    await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n');
-    await rename(tmp, path.join(dir, MANIFEST));
   }
-  return { manifest, dir, result: r.value };
+  return { manifest, dir: sink.location, result };
+}
+
+/** One video's frames into a folder under the default names (`0.jpg`, ...). */
+export function extractToDirectory(video: string, dir: string, options: ExtractOptions, dryRun = false, name?: FrameNamer): Promise<WriteResult> {
+  return extractToSink(video, new DirectorySink(dir), options, { dryRun, ...(name ? { name } : {}) });
 }

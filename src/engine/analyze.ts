@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
 import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
-import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks } from './parallel-decode.js';
+import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
 import { analysisChain, candidateChain } from './filters.js';
 import { SIG_BYTES } from './signature.js';
@@ -76,6 +76,11 @@ export interface AnalysisPlan {
    * no chunking at all when that is under `minSec`.
    */
   chunking?: { maxSec: number; minSec?: number; aheadBytes?: number };
+  /**
+   * Decode only the frames from `start` to `end` (seconds from frame 0, end exclusive, may be
+   * Infinity); indices and times stay those of the whole video. Needs a finished probe.
+   */
+  window?: { start: number; end: number };
 }
 
 /** Chunk length for this plan, 0 for no chunking. */
@@ -102,12 +107,35 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   if (plan.candidates && !probeNow) throw new Error('runAnalysis: candidates need a finished probe');
   const { decoderArgs, filter, outputs } = decodeArgs(plan, probeNow);
   const chunkSec = probeNow && plan.skip !== 'none' ? chunkSeconds(plan) : 0;
-  const spans = chunkSec > 0 ? planChunks(probeNow as ProbeResult, chunkSec) : null;
+  const planned = chunkSec > 0 ? planChunks(probeNow as ProbeResult, chunkSec) : null;
+  if (plan.window) {
+    if (!probeNow) throw new Error('runAnalysis: a window needs a finished probe');
+    const w = windowSpans(probeNow, plan.window, planned);
+    if (w) {
+      const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0 };
+      return runChunks(plan, probeNow, w, args, Math.min(w.length, chunkConcurrency(plan.candidates ? 2 : 4)), plan.chunking?.aheadBytes);
+    }
+    // No exact seek for this file: decode from the start, hand over only the window's frames.
+    return runSinglePass(insideWindow(plan, plan.window, probeNow), probeNow, [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs]);
+  }
+  const spans = planned;
   if (spans) {
     const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0 };
     return runChunks(plan, probeNow as ProbeResult, spans, args, chunkConcurrency(plan.candidates ? 2 : 4), plan.chunking?.aheadBytes);
   }
   return runSinglePass(plan, probeNow, [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs]);
+}
+
+/** The plan with callbacks that see only the frames inside `w` (seconds from frame 0, a quarter frame's tolerance). */
+function insideWindow(plan: AnalysisPlan, w: { start: number; end: number }, probe: ProbeResult): AnalysisPlan {
+  const tol = (probe.info.fps > 0 ? 1 / probe.info.fps : 0.04) / 4;
+  const inside = (t: number): boolean => t >= w.start - tol && t < w.end - tol;
+  const onCandidate = plan.onCandidate;
+  return {
+    ...plan,
+    onAnalysis: (f) => { if (inside(f.time)) plan.onAnalysis(f); },
+    ...(onCandidate ? { onCandidate: (f: CandidateFrame) => { if (inside(f.time)) onCandidate(f); } } : {}),
+  };
 }
 
 function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { decoderArgs: string[]; filter: string; outputs: string[] } {

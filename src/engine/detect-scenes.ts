@@ -9,6 +9,7 @@ import { publicScene, sceneFromBoundaries } from './scenes.js';
 import { decodeWarnings, SizeChanges } from './input-changes.js';
 import { makeSignature } from './signature.js';
 import type { DetectionResult, DetectOptions } from './types.js';
+import { WindowFrames, windowOf, type FrameWindow } from './window.js';
 
 /**
  * Codecs whose unreferenced frames the analysis may skip (`-skip_frame noref`). Not MPEG-1/2/4 part 2:
@@ -42,15 +43,18 @@ export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref'
  * const { scenes, cuts } = await detectScenes('clip.mp4', { threshold: 27 });
  */
 export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
-  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec, minConfidence: options.minConfidence });
+  const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec, minConfidence: options.minConfidence, start: options.start, end: options.end });
   const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
   // The probe (a demux-only pass, tens of milliseconds) comes first: its keyframe list lets the
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
   const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true });
   const sizes = new SizeChanges();
-  let lastProgress = 0;
-  const duration = probe.info.durationSec;
+  const window = windowOf(file, probe, o);
+  const seen = new WindowFrames(probe, window);
+  const from = window?.start ?? 0;
+  const duration = (window?.end ?? probe.info.durationSec) - from;
+  let lastProgress = from;
   const summary = await runAnalysis({
     file,
     probe,
@@ -58,33 +62,41 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     skipLoopFilter: false,
     candidates: null,
     chunking: { maxSec: DETECT_CHUNK_SEC },
+    ...(window ? { window } : {}),
     ...probeOpts,
     onAnalysis: (f) => {
+      seen.see(f.index, f.time);
       sizes.push(f.index, f.width, f.height);
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
-        options.onProgress(Math.min(1, f.time / duration));
+        const first = seen.first?.frame ?? 0;
+        options.onProgress(Math.min(1, (f.time - from) / duration), { done: f.index - first + 1, total: window ? seen.plannedCount || f.index - first + 1 : probe.info.frameCount });
       }
     },
   });
   detector.flush();
-  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings());
+  return finishDetection(file, probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, detector, sizes.warnings(), window && { window, seen });
 }
 
 /**
  * The detection result once the decode has ended: typed errors for nothing decoded or a truncated
  * file, else scenes plus the warnings of what was decoded through (`streamWarnings`: size changes).
  */
-export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector, streamWarnings: string[] = []): DetectionResult {
+export function finishDetection(file: string, probe: ProbeResult, decoded: number, frameCount: number, stderrTail: string, detector: SceneDetector, streamWarnings: string[] = [], clip?: { window: FrameWindow; seen: WindowFrames }): DetectionResult {
   if (decoded === 0) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame could be decoded`);
+  if (clip && !clip.seen.first) throw new InvalidVideoError('NO_FRAMES', `${file}: no video frame between ${clip.window.start} s and ${clip.window.end} s could be decoded`);
   if (probe.partial || reportsTruncation(stderrTail)) {
     throw new InvalidVideoError('TRUNCATED_VIDEO', `${file} is truncated: ffmpeg reached the end of the file in the middle of the data`);
   }
   const info = { ...probe.info, frameCount, fps: probe.info.durationSec > 0 ? Math.round((frameCount / probe.info.durationSec) * 1000) / 1000 : probe.info.fps };
   const bs = detector.boundaries;
-  const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, frameCount - 1, info.durationSec)];
-  for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, frameCount - 1, info.durationSec));
+  // A window's scenes start at its first frame and end at its last (and at its end time).
+  const last = clip ? clip.seen.last : frameCount - 1;
+  const endTime = clip ? clip.window.end : info.durationSec;
+  const first = clip?.seen.first;
+  const scenes = bs.length === 0 && frameCount === 0 ? [] : [sceneFromBoundaries(0, null, bs[0] ?? null, last, endTime, first)];
+  for (let i = 0; i < bs.length; i++) scenes.push(sceneFromBoundaries(i + 1, bs[i] as never, bs[i + 1] ?? null, last, endTime));
   const warnings = [...probe.warnings, ...streamWarnings, ...decodeWarnings(stderrTail)];
   const result: DetectionResult = { video: info, scenes: scenes.map(publicScene), cuts: bs.map((b) => b.frame), warnings };
   if (detector.scoreTrace) result.scoreTrace = { threshold: detector.settings.threshold, points: detector.scoreTrace };

@@ -16,6 +16,7 @@ import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
 import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
 import { makeSignature } from './signature.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from './types.js';
+import { WindowFrames, windowOf, type FrameWindow } from './window.js';
 
 /** dHash distance at or below which two frames count as near-duplicates (of 64 bits). */
 const DUPLICATE_BITS = 5;
@@ -78,7 +79,8 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
         index: emitted.length,
         frame: c.index,
         time: round3(c.time),
-        scene: next.scene,
+        // Picks taken before their scene was known (interval) are emitted once settled: the boundaries up to them are final.
+        scene: next.scene >= 0 ? next.scene : job.sceneOf(c.index),
         width: c.width,
         height: c.height,
         format: o.format,
@@ -107,6 +109,8 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
         ...(o.maxFrames !== undefined ? { maxFrames: o.maxFrames } : {}),
         ...(o.targetFrames !== undefined ? { targetFrames: o.targetFrames } : {}),
         ...(o.maxWidth !== undefined ? { maxWidth: o.maxWidth } : {}),
+        ...(options.start !== undefined ? { start: o.start } : {}),
+        ...(options.end !== undefined ? { end: o.end } : {}),
       },
       toolVersion: TOOL_VERSION,
       timings: { probeMs: Math.round(probeMs), analyzeMs: Math.round(job.analyzeMs), extractMs: Math.round(total - probeMs - job.analyzeMs), totalMs: Math.round(total) },
@@ -148,6 +152,11 @@ class ExtractionJob {
   private readonly sizes = new SizeChanges();
   /** Output picture size (set when the run starts). */
   private picture = { width: 0, height: 0 };
+  /** `start` / `end` (undefined: the whole video), its first and last decoded frame, and its length. */
+  private readonly window: FrameWindow | undefined;
+  private readonly seen: WindowFrames;
+  private readonly from: number;
+  private readonly until: number;
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
     this.detector = new SceneDetector(
@@ -158,12 +167,17 @@ class ExtractionJob {
     // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
     this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
-    const d = probe.info.durationSec;
+    this.window = windowOf(file, probe, o);
+    this.from = this.window?.start ?? 0;
+    this.until = this.window?.end ?? probe.info.durationSec;
+    this.seen = new WindowFrames(probe, this.window);
+    const from = this.from;
+    const d = this.until - from;
     const sceneish = o.mode === 'scene' || o.mode === 'hybrid';
-    this.fallback = sceneish && o.minFrames > 0 ? new TimeSlots(Array.from({ length: o.minFrames }, (_, k) => (d * (k + 0.5)) / o.minFrames)) : null;
+    this.fallback = sceneish && o.minFrames > 0 ? new TimeSlots(Array.from({ length: o.minFrames }, (_, k) => from + (d * (k + 0.5)) / o.minFrames)) : null;
     const step = o.interval;
     this.intervals = o.mode === 'interval' || o.mode === 'hybrid'
-      ? new TimeSlots(Array.from({ length: Math.max(1, Math.floor(d / step)) }, (_, k) => k * step + step / 2).filter((t) => t < d))
+      ? new TimeSlots(Array.from({ length: Math.max(1, Math.floor(d / step)) }, (_, k) => from + k * step + step / 2).filter((t) => t < from + d))
       : null;
   }
 
@@ -187,8 +201,8 @@ class ExtractionJob {
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
     const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
-    const duration = info.durationSec;
-    let lastProgress = 0;
+    const duration = this.until - this.from;
+    let lastProgress = this.from;
     const summary = await runAnalysis({
       file: this.file,
       probe: this.probe,
@@ -196,14 +210,17 @@ class ExtractionJob {
       skipLoopFilter: false,
       candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step },
       chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
+      ...(this.window ? { window: this.window } : {}),
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
       onAnalysis: (f) => {
+        this.seen.see(f.index, f.time);
         this.sizes.push(f.index, f.width, f.height);
         this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
-          this.options.onProgress(Math.min(1, f.time / duration));
+          const first = this.seen.first?.frame ?? 0;
+          this.options.onProgress(Math.min(1, (f.time - this.from) / duration), { done: f.index - first + 1, total: this.window ? this.seen.plannedCount || f.index - first + 1 : info.frameCount });
         }
         this.settleIntervals();
       },
@@ -211,9 +228,14 @@ class ExtractionJob {
     });
     this.detector.flush();
     this.analyzeMs = performance.now() - t;
-    this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings());
-    this.closeScene(null, summary.frameCount - 1);
+    this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings(), this.window && { window: this.window, seen: this.seen });
+    this.closeScene(null, this.window ? this.seen.last : summary.frameCount - 1);
     this.finish();
+  }
+
+  /** The scene of a frame the detector has settled. */
+  sceneOf(frame: number): number {
+    return this.detector.boundaries.filter((b) => b.frame <= frame).length;
   }
 
   fail(err: unknown): void {
@@ -273,7 +295,7 @@ class ExtractionJob {
 
   private closeScene(end: Boundary | null, lastFrame: number): void {
     const index = this.scenesClosed;
-    const scene = sceneFromBoundaries(index, this.sceneStart, end, lastFrame, this.probe.info.durationSec);
+    const scene = sceneFromBoundaries(index, this.sceneStart, end, lastFrame, this.until, this.seen.first);
     const cands = this.reservoir.takeBefore(end ? end.frame : Number.POSITIVE_INFINITY);
     if (this.o.mode === 'scene' || this.o.mode === 'hybrid') {
       const n = this.framesFor(scene);
@@ -291,8 +313,8 @@ class ExtractionJob {
     const len = scene.endTime - scene.startTime;
     let n = this.o.framesPerScene;
     if (this.o.mode === 'hybrid') n = Math.max(n, Math.floor(len / this.o.interval));
-    if (this.o.targetFrames !== undefined && this.probe.info.durationSec > 0) {
-      n = Math.max(1, Math.round((len * this.o.targetFrames) / this.probe.info.durationSec));
+    if (this.o.targetFrames !== undefined && this.until > this.from) {
+      n = Math.max(1, Math.round((len * this.o.targetFrames) / (this.until - this.from)));
     }
     return n;
   }

@@ -30,6 +30,9 @@ export interface ResolvedOptions {
   quality: number;
   maxWidth: number | undefined;
   dedupe: boolean;
+  /** The window to decode, seconds from the first frame: start 0 and end Infinity when not set. */
+  start: number;
+  end: number;
 }
 
 const MODES: ExtractMode[] = ['scene', 'interval', 'hybrid', 'all'];
@@ -53,6 +56,9 @@ export function resolveOptions(o: ExtractOptions = {}): ResolvedOptions {
   num('targetFrames', o.targetFrames, 1, 100000, true);
   num('quality', o.quality, 1, 100, true);
   num('maxWidth', o.maxWidth, 16, 16384, true);
+  num('start', o.start, 0, 1e7);
+  num('end', o.end, 0, 1e7);
+  if (o.start !== undefined && o.end !== undefined && Number.isFinite(o.start) && Number.isFinite(o.end) && o.end <= o.start) problems.push(`end (${o.end}) must be after start (${o.start})`);
   if (o.mode !== undefined && !MODES.includes(o.mode)) problems.push(`mode must be one of ${MODES.join(', ')} (got ${String(o.mode)})`);
   if (o.format !== undefined && !FORMATS.includes(o.format)) problems.push(`format must be one of ${FORMATS.join(', ')} (got ${String(o.format)})`);
   if (o.maxFrames !== undefined && o.minFrames !== undefined && o.minFrames > o.maxFrames) problems.push(`minFrames (${o.minFrames}) cannot exceed maxFrames (${o.maxFrames})`);
@@ -72,5 +78,7 @@ export function resolveOptions(o: ExtractOptions = {}): ResolvedOptions {
     quality: o.quality ?? DEFAULT_QUALITY[format],
     maxWidth: o.maxWidth,
     dedupe: o.dedupe ?? DEFAULTS.dedupe,
+    start: o.start ?? 0,
+    end: o.end ?? Number.POSITIVE_INFINITY,
   };
 }

@@ -21,6 +21,11 @@ import { SIG_BYTES } from './signature.js';
 export interface ChunkSpan {
   start: number;
   end: number;
+  /**
+   * The span starts between keyframes (a `start` window): an accurate seek, ffmpeg decodes from
+   * the keyframe before and drops what precedes the seek point.
+   */
+  accurate?: boolean;
 }
 
 /** Shortest chunk worth a process of its own. */
@@ -65,6 +70,30 @@ export function planChunks(probe: ProbeResult, targetSec: number): ChunkSpan[] |
   }
   spans.push({ start, end: Number.POSITIVE_INFINITY });
   return spans;
+}
+
+/** Containers whose seeks land at or before the time asked for, so an accurate seek loses no frame. */
+const WINDOW_SEEKABLE = /(^|,)(mov|mp4|matroska|webm)(,|$)/;
+
+/**
+ * The spans that decode only `window` (seconds from frame 0; end may be Infinity), in the probe's
+ * clock: the chunk plan (`chunks`, null for one process) clipped to the window. Null when seeking
+ * is not exact for this file (unusable timestamps, containers whose seeks may land late, a
+ * truncated file): the caller then decodes from the start and drops the frames outside.
+ */
+export function windowSpans(probe: ProbeResult, window: { start: number; end: number }, chunks: ChunkSpan[] | null): ChunkSpan[] | null {
+  if (!probe.timestampsUsable || probe.partial || !WINDOW_SEEKABLE.test(probe.container)) return null;
+  const origin = probe.packetTimes[probe.firstShown] as number;
+  const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
+  // No seek at all for a window that starts at the first frame.
+  const start = window.start > frameDur / 4 ? origin + window.start : Number.NEGATIVE_INFINITY;
+  const end = Number.isFinite(window.end) ? origin + window.end : Number.POSITIVE_INFINITY;
+  const out: ChunkSpan[] = [];
+  for (const c of chunks ?? [{ start: Number.NEGATIVE_INFINITY, end: Number.POSITIVE_INFINITY }]) {
+    if (c.end <= start || c.start >= end) continue;
+    out.push(c.start < start ? { start, end: Math.min(c.end, end), accurate: true } : { start: c.start, end: Math.min(c.end, end) });
+  }
+  return out.length ? out : [{ start, end, accurate: true }];
 }
 
 /** How many chunks to decode at once: one per core, at most `cap` (each buffers what it decodes ahead). */
@@ -142,10 +171,13 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     // does without -copyts). Absolute times (-copyts alone) misnumbered files with a start offset.
     const window: string[] = ['-copyts', '-start_at_zero'];
     // A seek just past the keyframe lands on it; nothing is decoded and thrown away before it.
-    if (Number.isFinite(span.start)) window.push('-noaccurate_seek', '-ss', (span.start + frameDur / 2).toFixed(6));
+    // A window's start between keyframes: an accurate seek half a frame early (ffmpeg drops the
+    // frames before it; inSpan below decides about the one at the edge).
+    const seekTo = span.accurate ? span.start - frameDur / 2 : span.start;
+    if (Number.isFinite(span.start)) window.push(...(span.accurate ? [] : ['-noaccurate_seek']), '-ss', (span.accurate ? seekTo : span.start + frameDur / 2).toFixed(6));
     if (Number.isFinite(span.end)) {
       // -t counts from the seek point, or from the file's start (0, or earlier with negative pts).
-      const from = Number.isFinite(span.start) ? span.start : Math.min(0, firstPacket);
+      const from = Number.isFinite(span.start) ? seekTo : Math.min(0, firstPacket);
       window.push('-t', (span.end - from + 4 * frameDur).toFixed(6));
     }
     const threads = concurrency > 1 ? ['-threads', '1'] : [];

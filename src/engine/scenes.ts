@@ -8,8 +8,12 @@ export interface SceneSpan extends Scene {
   stableEnd: number;
 }
 
-export function sceneFromBoundaries(index: number, start: Boundary | null, end: Boundary | null, lastFrame: number, durationSec: number): SceneSpan {
-  const startFrame = start?.frame ?? 0;
+/**
+ * @param durationSec where the last scene ends: the video's duration, or a window's end
+ * @param first the first frame when it is not frame 0 at 0 s (a window's start)
+ */
+export function sceneFromBoundaries(index: number, start: Boundary | null, end: Boundary | null, lastFrame: number, durationSec: number, first?: { frame: number; time: number }): SceneSpan {
+  const startFrame = start?.frame ?? first?.frame ?? 0;
   const endFrame = end ? end.frame - 1 : lastFrame;
   const stableStart = start?.span ? Math.min(start.span[1] + 1, endFrame) : start ? Math.min(startFrame + 1, endFrame) : startFrame;
   const stableEnd = end?.span ? Math.max(end.span[0] - 1, stableStart) : endFrame;
@@ -17,7 +21,7 @@ export function sceneFromBoundaries(index: number, start: Boundary | null, end: 
     index,
     startFrame,
     endFrame,
-    startTime: round3(start?.time ?? 0),
+    startTime: round3(start?.time ?? first?.time ?? 0),
     endTime: round3(end?.time ?? durationSec),
     transitionIn: start ? start.kind : null,
     confidence: start ? start.confidence : null,

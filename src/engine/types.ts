@@ -73,10 +73,20 @@ export interface DetectOptions {
   signal?: AbortSignal;
   /** Hard cap on any one ffmpeg run (ms). */
   timeoutMs?: number;
-  /** Called with 0..1 as the analysis progresses. */
-  onProgress?: (fraction: number) => void;
+  /**
+   * Called with 0..1 as the analysis progresses, and the frames decoded so far of those to decode
+   * (the whole video's, or the window's; estimated from the probe).
+   */
+  onProgress?: (fraction: number, frames: { done: number; total: number }) => void;
   /** Also return every analysed frame's change score (`DetectionResult.scoreTrace`), e.g. for a report plot. */
   traceScores?: boolean;
+  /**
+   * Only the part of the video from `start` (seconds from the first frame, inclusive) to `end`
+   * (exclusive; default the end): decoded after a seek, scenes clipped to it. Frame numbers and
+   * times stay those of the whole video.
+   */
+  start?: number;
+  end?: number;
 }
 
 export interface ExtractOptions extends DetectOptions {
@@ -138,8 +148,8 @@ export interface ExtractionResult extends DetectionResult {
   frames: FrameRecord[];
   /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
   fallbackUsed: boolean;
-  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>> &
-    Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence'>;
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>> &
+    Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>;
   toolVersion: string;
   /** Milliseconds per stage. */
   timings: { probeMs: number; analyzeMs: number; extractMs: number; totalMs: number };

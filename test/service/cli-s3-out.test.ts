@@ -1,0 +1,113 @@
+/**
+ * `frames extract --out s3://bucket/prefix` against fauxqs (the local S3 emulator): the real CLI
+ * with S3_ENDPOINT, then the S3 sink over the service's S3 adapter with injected faults (some
+ * uploads fail once and are retried; a permanent failure gives a clear error and no manifest).
+ */
+import path from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createS3Client, S3ObjectStore } from '../../src/adapters/s3-object-store.js';
+import { ObjectStoreError } from '../../src/adapters/errors.js';
+import type { ObjectStore } from '../../src/adapters/object-store.js';
+import { S3Sink } from '../../src/cli/s3-sink.js';
+import { extractToSink } from '../../src/cli/write-frames.js';
+import { PermanentError } from '../../src/errors.js';
+import type { Manifest } from '../../src/engine/index.js';
+import { exec, ff, makeTmp, removeTmp, repoRoot } from '../engine/helpers.js';
+import { startFauxqs, type FauxqsServer } from '../helpers/fauxqs.js';
+
+let fq: FauxqsServer;
+let s3: S3Client;
+let store: S3ObjectStore;
+let tmp: string;
+let clip: string;
+const BUCKET = 'frames-out';
+const env = () => ({ ...process.env, S3_ENDPOINT: fq.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+
+beforeAll(async () => {
+  tmp = await makeTmp('cli-s3');
+  clip = path.join(tmp, 'clip.mp4');
+  [fq] = await Promise.all([
+    startFauxqs(),
+    ff(['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=30', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]),
+  ]);
+  s3 = createS3Client({ region: 'us-east-1', endpoint: fq.endpoint, forcePathStyle: true, connectTimeoutMs: 5000, readTimeoutMs: 30000 });
+  process.env.AWS_ACCESS_KEY_ID ??= 'test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  store = new S3ObjectStore(s3);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const r = await exec(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+  if (r.code !== 0) throw new Error(`build failed: ${r.stdout.toString()}`);
+}, 120_000);
+afterAll(async () => { await fq?.stop(); await removeTmp(tmp); });
+
+const getText = async (key: string): Promise<string> => (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body?.transformToString()) ?? '';
+
+/** The real store, with puts of chosen keys failing as `fail` says. */
+function faulty(fail: (key: string, attempt: number) => Error | null): ObjectStore & { attempts: Map<string, number> } {
+  const attempts = new Map<string, number>();
+  return {
+    attempts,
+    download: (...a) => store.download(...a),
+    list: (...a) => store.list(...a),
+    deleteMany: (...a) => store.deleteMany(...a),
+    put: async (bucket, key, body, type, signal) => {
+      const n = (attempts.get(key) ?? 0) + 1;
+      attempts.set(key, n);
+      const err = fail(key, n);
+      if (err) throw err;
+      return store.put(bucket, key, body, type, signal);
+    },
+  };
+}
+
+describe('frames extract --out s3://', () => {
+  it('uploads the frames and the manifest; a second run is skipped as finished', async () => {
+    // Act
+    const r = await exec(process.execPath, [path.join(repoRoot, 'bin/frames.js'), 'extract', clip, '-o', `s3://${BUCKET}/runs/one`, '--fps', '1', '--name', 'f{frame:04}'], { env: env() });
+
+    // Assert
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const keys = await store.list(BUCKET, 'runs/one/');
+    const m = JSON.parse(await getText('runs/one/manifest.json')) as Manifest;
+    expect(m.frames.length).toBe(4);
+    expect(keys.sort()).toEqual([...m.frames.map((f) => `runs/one/${f.file}`), 'runs/one/manifest.json'].sort());
+    expect(m.frames[0]?.file).toMatch(/^f\d{4}\.jpg$/);
+    const again = await exec(process.execPath, [path.join(repoRoot, 'bin/frames.js'), 'extract', tmp, '-o', `s3://${BUCKET}/runs/folder`, '--fps', '1'], { env: env() });
+    expect(again.code).toBe(0);
+    expect((await store.list(BUCKET, 'runs/folder/clip/')).length).toBe(5);
+  });
+
+  it('uploads that fail once are retried: every frame arrives, manifest last', async () => {
+    // Prepare: every second frame's first attempt fails (a 503), and the manifest's too.
+    let k = 0;
+    const firstTry = new Set<string>();
+    const s = faulty((key, n) => (n === 1 && (key.endsWith('manifest.json') || k++ % 2 === 0) ? (firstTry.add(key), new ObjectStoreError('S3 503 SlowDown (injected)', 503)) : null));
+    const sink = new S3Sink(s, { bucket: BUCKET, prefix: 'retry/' }, { concurrency: 2, retry: { retries: 3, minDelayMs: 10 } });
+
+    // Act
+    const { manifest } = await extractToSink(clip, sink, { mode: 'interval', interval: 0.5 });
+
+    // Assert
+    expect(firstTry.size).toBeGreaterThan(2);
+    for (const key of firstTry) expect(s.attempts.get(key)).toBe(2);
+    const keys = await store.list(BUCKET, 'retry/');
+    expect(keys.sort()).toEqual([...manifest.frames.map((f) => `retry/${f.file}`), 'retry/manifest.json'].sort());
+    expect(JSON.parse(await getText('retry/manifest.json'))).toEqual(JSON.parse(JSON.stringify(manifest)));
+  });
+
+  it('a permanent failure: a clear error naming the upload, no manifest, the frames it wrote deleted', async () => {
+    // Prepare
+    const s = faulty((key) => (key.endsWith('/3.jpg') ? new PermanentError('ACCESS_DENIED', 'S3 403 AccessDenied on PutObject (injected)') : null));
+    const sink = new S3Sink(s, { bucket: BUCKET, prefix: 'perm/' }, { retry: { retries: 3, minDelayMs: 10 } });
+
+    // Act
+    const err = await extractToSink(clip, sink, { mode: 'interval', interval: 0.5 }).catch((e: unknown) => e);
+
+    // Assert
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/upload to s3:\/\/frames-out\/perm\/ failed: .*AccessDenied/);
+    expect(s.attempts.get('perm/3.jpg')).toBe(1); // permanent: not retried
+    expect(await store.list(BUCKET, 'perm/')).toEqual([]);
+  });
+});
