@@ -8,6 +8,8 @@
 // these and the fixes in the engine, 290 and 298 MB after. glibc and V8 read these settings only at
 // start-up, so where Node can replace its own process image (>= 22.15) we restart once with them
 // (about 40 ms); elsewhere only the thread settings below apply. The environment still wins.
+import { availableParallelism } from 'node:os';
+
 const MALLOC = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 // Only commands that handle full-resolution frames need it; `detect` and `--help` start faster without.
 const LIGHT = new Set(['detect', 'enqueue', 'help']);
@@ -18,7 +20,9 @@ if (heavy && process.platform === 'linux' && typeof process.execve === 'function
   const v8Flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=4'];
   process.execve(process.execPath, [process.execPath, ...v8Flags, ...process.execArgv, ...process.argv.slice(1)], env);
 }
-process.env.UV_THREADPOOL_SIZE ??= '1';
+// libuv's pool runs sharp's encodes: `--mode all` encodes on every core (more threads would only
+// add malloc arenas and stacks).
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, Math.min(4, availableParallelism())));
 process.env.VIPS_CONCURRENCY ??= '1';
 let main;
 try {
