@@ -5,13 +5,12 @@
  *    representative frames are picked from, so no second decode (and no keyframe seeking) is needed.
  * Per-frame timestamps come from two `showinfo` filters on stderr and are matched to the frames by order.
  */
-import type { Readable } from 'node:stream';
-import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
-import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
+import { startDecodeReader, type DecodedFrame, type DecodeReaderStats } from './decode-reader.js';
+import { safeInputArgs } from './ffmpeg.js';
+import { BufferPool } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
 import { analysisChain, candidateChain } from './filters.js';
-import { SIG_BYTES } from './signature.js';
 
 export interface AnalysisFrame {
   index: number;
@@ -67,8 +66,17 @@ export interface AnalysisPlan {
   candidates: CandidateSpec | null;
   signal?: AbortSignal;
   timeoutMs?: number;
-  onAnalysis: (f: AnalysisFrame) => void;
-  onCandidate?: (f: CandidateFrame) => void;
+  /**
+   * Frames in order (a candidate right after its analysis twin). A returned promise holds back
+   * the following frames, and ffmpeg with them, until it settles (decode-reader.ts): it must not
+   * wait for later frames.
+   */
+  onAnalysis: (f: AnalysisFrame) => void | Promise<void>;
+  onCandidate?: (f: CandidateFrame) => void | Promise<void>;
+  /** Frames read but not yet handed over at which ffmpeg's pipes stop being read (default 4). */
+  maxQueued?: number;
+  /** Called with each ffmpeg process's reader statistics (tests check the backpressure with them). */
+  onReader?: (stats: DecodeReaderStats) => void;
   /**
    * Decode in time chunks, several at once, where the video allows (parallel-decode.ts); unset:
    * one process for the whole file. With candidates, a chunk is only as long as its candidate
@@ -171,133 +179,88 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
-  const anaMeta: ShowinfoMeta[] = [];
-  const candMeta: ShowinfoMeta[] = [];
-  const info: ShowinfoState = { tb: { ana: 0, cand: 0 }, decodeErrors: 0 };
-  const tb = info.tb;
-
-  const run = spawnFfmpeg(args, {
-    input: plan.file,
-    extraPipes: plan.candidates ? 1 : 0,
-    ...(plan.signal ? { signal: plan.signal } : {}),
-    ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
-    onStderrLine: (line) => {
-      const r = readShowinfoLine(line, info);
-      if (!r) return;
-      (r.which === 'ana' ? anaMeta : candMeta).push(r.meta);
-      drain();
-    },
-  });
-
-  const anaChunks = new ChunkQueue(SIG_BYTES);
   const candW = plan.candidates?.width ?? 0;
   const candH = plan.candidates?.height ?? 0;
   // Full-resolution buffers are recycled: allocating and freeing megabytes per frame fragments
   // the C heap (measured: +120 MB RSS on a 1080p minute), a fixed pool keeps memory flat.
   const pool = new BufferPool(candW * candH * 1.5 || 1);
-  const candChunks = new ChunkQueue(candW * candH * 1.5 || 1, pool);
-  // With exact indices (no skipping), candidates are mapped through the analysis frames' pts.
-  const ptsToIndex = new Map<number, number>();
-  const pendingCands: Array<{ meta: ShowinfoMeta; data: Buffer }> = [];
-  let lastAnaIndex = -1;
+  // With exact indices (no skipping), a candidate takes the index of its analysis twin (same time).
+  const timeToIndex = new Map<number, number>();
+  const key = (t: number): number => Math.round(t * 1e6);
 
-  /** Index and time of a candidate, once the analysis stream has fixed the time origin. */
-  const candidatePosition = (meta: ShowinfoMeta): { index: number; time: number } | undefined => {
-    if (t0 === undefined) return undefined;
-    const t = meta.pts * (tb.cand || 1);
-    if (exactIndex) {
-      const index = ptsToIndex.get(meta.pts);
-      return index === undefined ? undefined : { index, time: t - t0 };
-    }
-    if (!indexer) return undefined;
-    return { index: indexer.indexOf(t), time: t - t0 };
-  };
-
-  /**
-   * Hand candidates over in frame order, each right after the analysis frame of the same index:
-   * the two pipes deliver at their own pace, and a candidate seen after the detector has moved on
-   * would land in the wrong scene (the result would depend on timing).
-   */
-  function deliverCandidates(final: boolean): void {
-    while (pendingCands.length) {
-      const c = pendingCands[0] as { meta: ShowinfoMeta; data: Buffer };
-      const pos = candidatePosition(c.meta);
-      if (!pos) {
-        if (!final) return; // its analysis twin has not arrived yet
-        pendingCands.shift();
-        pool.release(c.data);
-        continue;
-      }
-      if (!final && pos.index > lastAnaIndex) return;
-      pendingCands.shift();
-      if (exactIndex) ptsToIndex.delete(c.meta.pts);
-      let refs = 1;
-      const frame: CandidateFrame = {
-        index: pos.index, time: pos.time, width: c.meta.width || candW, height: c.meta.height || candH, yuv: c.data,
-        keyframe: c.meta.keyframe,
-        hold: () => { refs++; },
-        drop: () => { if (--refs === 0) pool.release(c.data); },
-      };
-      plan.onCandidate?.(frame);
-      frame.drop();
-    }
-  }
-
-  function drain(final = false): void {
-    if (!exactIndex && !indexer) return; // frames wait for the packet timestamps
-    while (candMeta.length && candChunks.ready()) pendingCands.push({ meta: candMeta.shift() as ShowinfoMeta, data: candChunks.take() });
-    for (;;) {
-      deliverCandidates(false);
-      if (!anaMeta.length || !anaChunks.ready()) break;
-      const meta = anaMeta.shift() as ShowinfoMeta;
-      const data = anaChunks.take();
-      const t = meta.pts * (tb.ana || 1);
-      // The first analysis frame fixes the index origin (packets before it were not decoded).
-      const index = exactIndex || !indexer ? anaCount : indexer.indexOf(t);
-      if (t0 === undefined) t0 = exactIndex || !indexer ? t : indexer.originTime;
-      if (exactIndex && plan.candidates) ptsToIndex.set(meta.pts, index);
-      anaCount++;
-      lastAnaIndex = index;
-      plan.onAnalysis({ index, time: t - t0, keyframe: meta.keyframe, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: meta.width, height: meta.height });
-    }
-    if (final) deliverCandidates(true);
-  }
-
-  const stdout = run.child.stdout as Readable;
-  stdout.on('data', (chunk: Buffer) => { anaChunks.push(chunk); drain(); });
-  const fd3 = run.child.stdio[3] as Readable | undefined;
-  fd3?.on('data', (chunk: Buffer) => { candChunks.push(chunk); drain(); });
-  const streamsDone = Promise.all([
-    new Promise<void>((r) => stdout.once('close', () => r())),
-    fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
-  ]);
   // A probe that fails has the more specific error (missing file, no video stream...): stop ffmpeg and report it.
   let probeError: unknown;
+  let kill: () => void = () => undefined;
   const probeReady = Promise.resolve(plan.probe).then(
-    (p) => {
-      indexer ??= new FrameIndexer(p.packetTimes, p.firstShown);
-      drain();
-    },
-    (err: unknown) => {
-      probeError = err;
-      run.child.kill('SIGKILL');
-    },
+    (p) => { indexer ??= new FrameIndexer(p.packetTimes, p.firstShown); },
+    (err: unknown) => { probeError = err; kill(); },
   );
-  let stderrTail: string;
+
+  const consume = (f: DecodedFrame): void | Promise<void> => {
+    if (probeError) {
+      if (f.kind === 'cand') pool.release(f.data);
+      return;
+    }
+    // Frames wait (a few kilobytes, the pipes paused) until the packet timestamps are known.
+    if (!exactIndex && !indexer) return probeReady.then(() => consume(f));
+    if (f.kind === 'ana') {
+      // The first analysis frame fixes the index origin (packets before it were not decoded).
+      const index = exactIndex || !indexer ? anaCount : indexer.indexOf(f.t);
+      if (t0 === undefined) t0 = exactIndex || !indexer ? f.t : indexer.originTime;
+      if (exactIndex && plan.candidates) timeToIndex.set(key(f.t), index);
+      anaCount++;
+      return plan.onAnalysis({ index, time: f.t - t0, keyframe: f.keyframe, rgb: new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength), width: f.width, height: f.height });
+    }
+    let index: number | undefined;
+    if (t0 !== undefined) {
+      if (exactIndex) {
+        index = timeToIndex.get(key(f.t));
+        timeToIndex.delete(key(f.t));
+      } else {
+        index = indexer?.indexOf(f.t);
+      }
+    }
+    if (index === undefined || t0 === undefined) {
+      pool.release(f.data); // no analysis twin (only at the very end of a damaged stream)
+      return;
+    }
+    let refs = 1;
+    const data = f.data;
+    const frame: CandidateFrame = {
+      index, time: f.t - t0, width: f.width, height: f.height, yuv: data, keyframe: f.keyframe,
+      hold: () => { refs++; },
+      drop: () => { if (--refs === 0) pool.release(data); },
+    };
+    const r = plan.onCandidate?.(frame);
+    frame.drop();
+    return r;
+  };
+
+  const reader = startDecodeReader({
+    args,
+    input: plan.file,
+    candidates: plan.candidates ? { width: candW, height: candH, pool } : null,
+    ...(plan.signal ? { signal: plan.signal } : {}),
+    ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
+    ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),
+    onFrame: consume,
+  });
+  kill = () => reader.child.kill('SIGKILL');
+  if (probeError) kill();
+  plan.onReader?.(reader.stats);
+  let result: { stderrTail: string; decodeErrors: number };
   try {
-    stderrTail = await run.done;
+    result = await reader.done;
   } catch (err) {
     await probeReady;
     throw probeError ?? err;
   }
   await probeReady;
   if (probeError) throw probeError;
-  await streamsDone;
-  drain(true);
   return {
     decodedFrames: anaCount,
     frameCount: exactIndex || !indexer ? anaCount : indexer.frameCount,
-    decodeErrors: info.decodeErrors,
-    stderrTail,
+    decodeErrors: result.decodeErrors,
+    stderrTail: result.stderrTail,
   };
 }

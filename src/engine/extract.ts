@@ -2,6 +2,7 @@
  * Video in, encoded frames out, in one decode pass. Frames are yielded as soon as they are safe
  * to number (their scene is closed), so uploads can start while the video is still being read.
  */
+import os from 'node:os';
 import { AbortedError } from '../errors.js';
 import { runAnalysis, type CandidateFrame } from './analyze.js';
 import { analysisSkip, finishDetection } from './detect-scenes.js';
@@ -34,6 +35,13 @@ const RESERVOIR_BYTES = 24 * 1024 * 1024;
 const AHEAD_BYTES = 128 * 1024 * 1024;
 const EXTRACT_MIN_CHUNK_SEC = 20;
 const MAX_CHUNK_SEC = 30;
+/**
+ * Backpressure bounds (decode-reader.ts pauses ffmpeg while they are exceeded): picks whose pixels
+ * the encoder has not read yet (each holds a full-resolution buffer), and encoded frames waiting for
+ * the caller of extractFrames to take them.
+ */
+const MAX_UNENCODED = 4;
+const MAX_READY = 8;
 
 /** What a pick keeps of its frame once encoding has the pixels: never the pixel buffer itself. */
 type FrameRef = Pick<CandidateFrame, 'index' | 'time' | 'width' | 'height'>;
@@ -148,6 +156,8 @@ class ExtractionJob {
   private scenesClosed = 0;
   private emitHorizon = 0;
   private wake: (() => void) | null = null;
+  private roomWaiters: Array<() => void> = [];
+  private unencoded = 0;
   private allCount = 0;
   private readonly sizes = new SizeChanges();
   /** Output picture size (set when the run starts). */
@@ -163,7 +173,8 @@ class ExtractionJob {
       { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
       (b) => this.onBoundary(b),
     );
-    this.encoder = new FrameEncoder(o.format, o.quality);
+    // Every frame: encode on every core (the decoder's threads are mostly waiting on us then).
+    this.encoder = new FrameEncoder(o.format, o.quality, o.mode === 'all' ? encodeParallelism() : 1);
     // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
     this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
@@ -243,6 +254,35 @@ class ExtractionJob {
     this.finished = true;
     this.pending.length = 0;
     this.notify();
+    this.freeRoom();
+  }
+
+  /**
+   * Undefined while there is room for more frames, else a promise that resolves when there may be:
+   * returned to the decode pass, it pauses ffmpeg. Only waits that end without more input count:
+   * encodes in flight, and frames the caller can take now.
+   */
+  private room(): Promise<void> | undefined {
+    if (this.finished) return undefined;
+    const waitingForCaller = this.canStream() && this.emittable() >= MAX_READY;
+    if (this.unencoded < MAX_UNENCODED && !waitingForCaller) return undefined;
+    return new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
+  /** Pending picks that nextReady would hand over now (sorted by frame, so a prefix). */
+  private emittable(): number {
+    let n = 0;
+    for (const p of this.pending) {
+      if (p.pick.candidate.index >= this.emitHorizon) break;
+      if (++n >= MAX_READY) break;
+    }
+    return n;
+  }
+
+  private freeRoom(): void {
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const f of w) f();
   }
 
   throwIfFailed(): void {
@@ -256,6 +296,7 @@ class ExtractionJob {
       const head = this.pending[0];
       if (head && (this.finished || (this.canStream() && head.pick.candidate.index < this.emitHorizon))) {
         this.pending.shift();
+        this.freeRoom();
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
         if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && isNearDuplicate(h, head))) continue;
@@ -275,18 +316,21 @@ class ExtractionJob {
     return true;
   }
 
-  private onCandidate(c: CandidateFrame): void {
+  private onCandidate(c: CandidateFrame): Promise<void> | undefined {
     if (this.o.mode === 'all') {
       if (this.o.maxFrames === undefined || this.allCount < this.o.maxFrames) {
         this.allCount++;
         this.enqueue({ candidate: c, sharpness: sharpnessOf(c), reason: 'all' }, -1, 0);
       }
-      this.emitHorizon = c.index;
-      return;
+      // Every frame up to this one is final (no scene decides which are kept).
+      this.emitHorizon = c.index + 1;
+      this.notify();
+      return this.room();
     }
     if (this.o.mode === 'scene' || this.o.mode === 'hybrid') this.reservoir.add(c);
     if (this.fallback && this.scenesClosed + 1 < this.o.minFrames) this.fallback.offer(c);
     this.intervals?.offer(c);
+    return this.room();
   }
 
   private onBoundary(b: Boundary): void {
@@ -354,7 +398,12 @@ class ExtractionJob {
       encoded: null,
     };
     c.hold();
-    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => c.drop(), this.picture);
+    this.unencoded++;
+    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => {
+      c.drop();
+      this.unencoded--;
+      this.freeRoom();
+    }, this.picture);
     p.encoded.catch(() => undefined); // surfaced when awaited
     // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).
     let i = this.pending.length;
@@ -408,6 +457,7 @@ class ExtractionJob {
     }
     this.finished = true;
     this.notify();
+    this.freeRoom();
   }
 
   private dropIntervalNearScenePicks(): void {
@@ -434,6 +484,13 @@ function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
     Math.abs(a.stats.meanY - b.stats.meanY) < 12 &&
     Math.abs(a.stats.meanU - b.stats.meanU) < 8 &&
     Math.abs(a.stats.meanV - b.stats.meanV) < 8;
+}
+
+/** Encodes at once in `all` mode: one per core (FRAMES_ENCODE_THREADS overrides), at most 4. */
+function encodeParallelism(): number {
+  const env = Number(process.env.FRAMES_ENCODE_THREADS);
+  if (Number.isInteger(env) && env >= 1) return Math.min(env, 16);
+  return Math.max(1, Math.min(4, os.availableParallelism()));
 }
 
 function round3(x: number): number {

@@ -10,12 +10,11 @@
  * result is the same on 1 core or 8.
  */
 import os from 'node:os';
-import type { Readable } from 'node:stream';
 import type { AnalysisFrame, AnalysisPlan, AnalysisSummary, CandidateFrame } from './analyze.js';
-import { safeInputArgs, spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
-import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
+import { startDecodeReader, type DecodedFrame } from './decode-reader.js';
+import { safeInputArgs } from './ffmpeg.js';
+import { BufferPool } from './frame-buffers.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { SIG_BYTES } from './signature.js';
 
 /** Seconds, absolute stream time: a chunk holds the frames with start <= pts < end. */
 export interface ChunkSpan {
@@ -112,9 +111,8 @@ export interface ChunkArgs {
   candH: number;
 }
 
-type Event =
-  | { kind: 'ana'; t: number; keyframe: boolean; width: number; height: number; data: Buffer }
-  | { kind: 'cand'; t: number; keyframe: boolean; width: number; height: number; data: Buffer };
+/** Frames a live chunk may have waiting for the consumer before its ffmpeg is paused. */
+const LIVE_QUEUE_MAX = 4;
 
 /**
  * Decode `spans` with up to `concurrency` processes; frames reach the plan's callbacks in time order.
@@ -125,7 +123,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
   const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
   const firstPacket = probe.packetTimes[0] as number;
   const pool = new BufferPool(args.candW * args.candH * 1.5 || 1);
-  const queues: Event[][] = spans.map(() => []);
+  const queues: DecodedFrame[][] = spans.map(() => []);
   const finished: boolean[] = spans.map(() => false);
   let live = 0;
   let t0: number | undefined;
@@ -136,14 +134,13 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
   const onOuter = () => inner.abort(plan.signal?.reason);
   plan.signal?.addEventListener('abort', onOuter, { once: true });
 
-  const deliver = (e: Event): void => {
+  const deliver = (e: DecodedFrame): void | Promise<void> => {
     const index = indexer.indexOf(e.t);
     t0 ??= indexer.originTime;
     if (e.kind === 'ana') {
       decoded++;
       const f: AnalysisFrame = { index, time: e.t - t0, keyframe: e.keyframe, rgb: new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength), width: e.width, height: e.height };
-      plan.onAnalysis(f);
-      return;
+      return plan.onAnalysis(f);
     }
     let refs = 1;
     const data = e.data;
@@ -152,16 +149,36 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       hold: () => { refs++; },
       drop: () => { if (--refs === 0) pool.release(data); },
     };
-    plan.onCandidate?.(frame);
+    const r = plan.onCandidate?.(frame);
     frame.drop();
+    return r;
   };
-  /** Hand over what the live chunk has, then move on through chunks that are already complete. */
-  const pump = (): void => {
-    while (live < spans.length) {
-      const q = queues[live] as Event[];
-      for (const e of q.splice(0)) deliver(e);
-      if (!finished[live]) return;
-      live++;
+
+  // The deliverer hands the live chunk's frames over one at a time (waiting for the consumer's
+  // promises), then moves on through chunks that are complete. Readers waiting for room in the
+  // live chunk's queue are woken as it drains.
+  let wakeDeliverer: (() => void) | null = null;
+  let roomWaiters: Array<() => void> = [];
+  const poke = (): void => { const w = wakeDeliverer; wakeDeliverer = null; w?.(); };
+  const freeRoom = (): void => { const w = roomWaiters; roomWaiters = []; for (const f of w) f(); };
+  let failure: unknown;
+  const deliverAll = async (): Promise<void> => {
+    while (live < spans.length && failure === undefined) {
+      const q = queues[live] as DecodedFrame[];
+      const e = q.shift();
+      if (e) {
+        freeRoom();
+        const r = deliver(e);
+        if (r) await r;
+        continue;
+      }
+      if (finished[live]) {
+        live++;
+        freeRoom();
+        wakeAll();
+        continue;
+      }
+      await new Promise<void>((r) => { wakeDeliverer = r; });
     }
   };
 
@@ -183,77 +200,48 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     const threads = concurrency > 1 ? ['-threads', '1'] : [];
     const ffArgs = [...safeInputArgs(plan.file, [...args.decoderArgs, ...threads, ...window]), '-an', '-sn', '-dn', '-filter_complex', args.filter, ...args.outputs];
     const inSpan = (t: number): boolean => t >= span.start - frameDur / 4 && t < span.end - frameDur / 4;
-    const push = (e: Event): void => {
+    const q = queues[i] as DecodedFrame[];
+    // Chunks ahead of the live one queue what they decode (bounded by the ahead budget below); the
+    // live one waits for room, so its ffmpeg is paused while the consumer is behind.
+    const push = (e: DecodedFrame): void | Promise<void> => {
       if (!inSpan(e.t)) {
         if (e.kind === 'cand') pool.release(e.data);
         return;
       }
-      (queues[i] as Event[]).push(e);
-      if (i === live) pump();
+      q.push(e);
+      if (i === live) poke();
+      if (i !== live || q.length < LIVE_QUEUE_MAX) return;
+      return new Promise<void>((r) => roomWaiters.push(r));
     };
-    const anaMeta: ShowinfoMeta[] = [];
-    const candMeta: ShowinfoMeta[] = [];
-    const info: ShowinfoState = { tb: { ana: 0, cand: 0 }, decodeErrors: 0 };
-    const tb = info.tb;
-    const anaChunks = new ChunkQueue(SIG_BYTES);
-    const candChunks = new ChunkQueue(args.candW * args.candH * 1.5 || 1, pool);
-    const pendingCands: Event[] = [];
-    let lastAnaT = Number.NEGATIVE_INFINITY;
-    // A candidate follows its analysis twin (same pts), so scenes are closed the same way every run.
-    const drain = (final: boolean): void => {
-      while (candMeta.length && candChunks.ready()) {
-        const m = candMeta.shift() as ShowinfoMeta;
-        pendingCands.push({ kind: 'cand', t: m.pts * (tb.cand || 1), keyframe: m.keyframe, width: m.width || args.candW, height: m.height || args.candH, data: candChunks.take() });
-      }
-      for (;;) {
-        while (pendingCands.length && (final || (pendingCands[0] as Event).t <= lastAnaT)) push(pendingCands.shift() as Event);
-        if (!anaMeta.length || !anaChunks.ready()) break;
-        const m = anaMeta.shift() as ShowinfoMeta;
-        lastAnaT = m.pts * (tb.ana || 1);
-        push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, width: m.width, height: m.height, data: anaChunks.take() });
-      }
-    };
-    const run: FfmpegRun = spawnFfmpeg(ffArgs, {
+    const reader = startDecodeReader({
+      args: ffArgs,
       input: plan.file,
-      extraPipes: plan.candidates ? 1 : 0,
+      candidates: plan.candidates ? { width: args.candW, height: args.candH, pool } : null,
       signal: inner.signal,
       ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
-      onStderrLine: (line) => {
-        const r = readShowinfoLine(line, info);
-        if (!r) return;
-        (r.which === 'ana' ? anaMeta : candMeta).push(r.meta);
-        drain(false);
-      },
+      ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),
+      onFrame: push,
     });
-    const stdout = run.child.stdout as Readable;
-    stdout.on('data', (c: Buffer) => { anaChunks.push(c); drain(false); });
-    const fd3 = run.child.stdio[3] as Readable | undefined;
-    fd3?.on('data', (c: Buffer) => { candChunks.push(c); drain(false); });
-    const closed = Promise.all([
-      new Promise<void>((r) => stdout.once('close', () => r())),
-      fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
-    ]);
+    plan.onReader?.(reader.stats);
     // 'exit' comes before the pipes close: the slot is free while the last frames are still read.
     let exitSeen = false;
     const exit = (): void => { if (!exitSeen) { exitSeen = true; onExit(); } };
-    run.child.once('exit', exit);
+    reader.child.once('exit', exit);
     try {
-      tails[i] = await run.done;
+      const r = await reader.done;
+      tails[i] = r.stderrTail;
+      decodeErrors += r.decodeErrors;
     } finally {
       exit();
     }
-    await closed;
-    decodeErrors += info.decodeErrors;
-    drain(true);
     finished[i] = true;
-    if (i === live) pump();
+    poke();
   };
 
   // A process slot frees when ffmpeg exits (its last frames may still be on their way in), and
   // chunk k starts only while k - live <= concurrency, so at most `concurrency` chunks wait in memory.
   let nextChunk = 0;
   let running = 0;
-  let failure: unknown;
   const consumed: Array<Promise<void>> = [];
   // Candidates (full-resolution frames) of the chunks ahead of the one being handed over stay in
   // memory until their turn: the next chunk may always run ahead, later ones only while they fit
@@ -278,12 +266,20 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
         failure ??= err;
         inner.abort(err);
         wakeAll();
+        poke();
       }));
     }
   };
+  const delivering = deliverAll().catch((err: unknown) => {
+    failure ??= err;
+    inner.abort(err);
+    wakeAll();
+  });
   try {
     await schedule();
     await Promise.all(consumed);
+    poke();
+    await delivering;
   } finally {
     plan.signal?.removeEventListener('abort', onOuter);
   }
@@ -291,6 +287,5 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     for (const q of queues) for (const e of q.splice(0)) if (e.kind === 'cand') pool.release(e.data);
     throw failure;
   }
-  pump();
   return { decodedFrames: decoded, frameCount: decoded === 0 ? 0 : indexer.frameCount, decodeErrors, stderrTail: tails.join('\n').slice(-64 * 1024) };
 }

@@ -47,6 +47,7 @@ function faulty(fail: (key: string, attempt: number) => Error | null): ObjectSto
   const attempts = new Map<string, number>();
   return {
     attempts,
+    head: (...a) => store.head(...a),
     download: (...a) => store.download(...a),
     list: (...a) => store.list(...a),
     deleteMany: (...a) => store.deleteMany(...a),

@@ -1,0 +1,192 @@
+/**
+ * The one reader of a decode pass's ffmpeg process, used by the single pass (analyze.ts) and by
+ * every chunk of the chunked decode (parallel-decode.ts). It pairs the fixed-size frames of the
+ * pipes (pipe 1: analysis thumbnails, pipe 3: full-resolution candidates) with their `showinfo`
+ * lines on stderr and hands them to one consumer, one at a time and in order: a candidate right
+ * after the analysis frame of the same time, so the result never depends on the pipes' pace.
+ *
+ * Backpressure: when the consumer returns a promise it gets nothing more until it settles, and
+ * once `maxQueued` frames wait, the pipes are no longer read, so ffmpeg blocks on its writes and
+ * stops decoding. A slow consumer (encoding, an upload, the caller of extractFrames) thus paces
+ * the decoder, and decoded frames cannot pile up in memory.
+ */
+import type { Readable } from 'node:stream';
+import { spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
+import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
+import { SIG_BYTES } from './signature.js';
+
+/** One decoded frame off a pipe. */
+export interface DecodedFrame {
+  kind: 'ana' | 'cand';
+  /** Seconds, on the clock of ffmpeg's output (pts x the filter's time base). */
+  t: number;
+  keyframe: boolean;
+  /** The decoded picture's size (0 when unknown); a candidate's defaults to its buffer size. */
+  width: number;
+  height: number;
+  /** `ana`: a fresh SIG_BYTES buffer; `cand`: a buffer of the candidates' pool (release it when done). */
+  data: Buffer;
+}
+
+export interface DecodeReaderOptions {
+  /** ffmpeg arguments (after the global ones spawnFfmpeg adds). */
+  args: string[];
+  /** The input file, for error messages. */
+  input: string;
+  /** Candidate frames on pipe 3: their buffer size and the pool their buffers come from; null: none. */
+  candidates: { width: number; height: number; pool: BufferPool } | null;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /**
+   * Gets every frame in order. Returning a promise holds back the next frame until it settles (and
+   * so, through the pipes, pauses ffmpeg). It must not wait for later frames of this same reader.
+   */
+  onFrame: (f: DecodedFrame) => void | Promise<void>;
+  /** Frames read but not yet handed over at which the pipes stop being read (default 4). */
+  maxQueued?: number;
+}
+
+export interface DecodeReaderStats {
+  /** Most frames that were read off the pipes and not yet handed over, at any time. */
+  maxQueued: number;
+  /** Times the pipes were paused because the consumer was behind. */
+  pauses: number;
+  /** Frames handed over. */
+  delivered: number;
+}
+
+export interface DecodeReader {
+  /** The ffmpeg process (its 'exit' comes before the last frames have been read). */
+  child: FfmpegRun['child'];
+  stats: DecodeReaderStats;
+  /** Resolves once ffmpeg has exited and every frame was handed over (and its promise settled). */
+  done: Promise<{ stderrTail: string; decodeErrors: number }>;
+}
+
+const DEFAULT_MAX_QUEUED = 4;
+
+export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
+  const maxQueued = o.maxQueued ?? DEFAULT_MAX_QUEUED;
+  const anaMeta: ShowinfoMeta[] = [];
+  const candMeta: ShowinfoMeta[] = [];
+  const info: ShowinfoState = { tb: { ana: 0, cand: 0 }, decodeErrors: 0 };
+  const tb = info.tb;
+  const cand = o.candidates;
+  const anaChunks = new ChunkQueue(SIG_BYTES);
+  const candChunks = cand ? new ChunkQueue(cand.width * cand.height * 1.5, cand.pool) : null;
+  /** Candidates read before their analysis twin. */
+  const pendingCands: DecodedFrame[] = [];
+  /** Frames ready to hand over, in order. */
+  const ready: DecodedFrame[] = [];
+  const stats: DecodeReaderStats = { maxQueued: 0, pauses: 0, delivered: 0 };
+  let lastAnaT = Number.NEGATIVE_INFINITY;
+  let exited = false;
+  let paused = false;
+  let wakeDeliverer: (() => void) | null = null;
+  let inputEnded = false;
+
+  const run = spawnFfmpeg(o.args, {
+    input: o.input,
+    extraPipes: cand ? 1 : 0,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+    onStderrLine: (line) => {
+      const r = readShowinfoLine(line, info);
+      if (!r) return;
+      (r.which === 'ana' ? anaMeta : candMeta).push(r.meta);
+      collect(false);
+    },
+  });
+  const stdout = run.child.stdout as Readable;
+  const fd3 = cand ? (run.child.stdio[3] as Readable) : null;
+
+  const setPaused = (p: boolean): void => {
+    // After exit only what the pipes still hold is left: read it, or their 'close' never comes.
+    const want = p && !exited;
+    if (want === paused) return;
+    paused = want;
+    if (want) {
+      stats.pauses++;
+      stdout.pause();
+      fd3?.pause();
+    } else {
+      stdout.resume();
+      fd3?.resume();
+    }
+  };
+
+  /** Pair complete pipe frames with their showinfo lines; move what is in order to `ready`. */
+  function collect(final: boolean): void {
+    if (candChunks) {
+      while (candMeta.length && candChunks.ready()) {
+        const m = candMeta.shift() as ShowinfoMeta;
+        pendingCands.push({ kind: 'cand', t: m.pts * (tb.cand || 1), keyframe: m.keyframe, width: m.width || (cand?.width ?? 0), height: m.height || (cand?.height ?? 0), data: candChunks.take() });
+      }
+    }
+    for (;;) {
+      // A tiny tolerance: the two chains may report the same instant in different time bases.
+      while (pendingCands.length && (final || (pendingCands[0] as DecodedFrame).t <= lastAnaT + 1e-7)) ready.push(pendingCands.shift() as DecodedFrame);
+      if (!anaMeta.length || !anaChunks.ready()) break;
+      const m = anaMeta.shift() as ShowinfoMeta;
+      lastAnaT = m.pts * (tb.ana || 1);
+      ready.push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, width: m.width, height: m.height, data: anaChunks.take() });
+    }
+    if (ready.length > stats.maxQueued) stats.maxQueued = ready.length;
+    if (ready.length >= maxQueued) setPaused(true);
+    wake();
+  }
+
+  function wake(): void {
+    const w = wakeDeliverer;
+    wakeDeliverer = null;
+    w?.();
+  }
+
+  stdout.on('data', (c: Buffer) => { anaChunks.push(c); collect(false); });
+  fd3?.on('data', (c: Buffer) => { candChunks?.push(c); collect(false); });
+  run.child.once('exit', () => { exited = true; setPaused(false); });
+  const closed = Promise.all([
+    new Promise<void>((r) => stdout.once('close', () => r())),
+    fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
+  ]);
+
+  /** Hands frames over one at a time, waiting for the consumer's promise before the next. */
+  const deliverer = (async (): Promise<void> => {
+    for (;;) {
+      const f = ready.shift();
+      if (!f) {
+        if (inputEnded) return;
+        await new Promise<void>((r) => { wakeDeliverer = r; });
+        continue;
+      }
+      if (ready.length < Math.max(1, maxQueued >> 1)) setPaused(false);
+      stats.delivered++;
+      const r = o.onFrame(f);
+      if (r) await r;
+    }
+  })();
+  // A consumer that throws stops ffmpeg: its error is the one reported.
+  const delivered = deliverer.catch((err: unknown) => {
+    run.child.kill('SIGKILL');
+    throw err;
+  });
+  delivered.catch(() => undefined); // surfaced through `done`
+
+  const done = (async () => {
+    let stderrTail: string;
+    try {
+      stderrTail = await run.done;
+    } catch (err) {
+      // The consumer's own failure explains the kill better than "ffmpeg was killed".
+      await Promise.race([delivered, Promise.resolve()]);
+      throw err;
+    }
+    await closed;
+    collect(true);
+    inputEnded = true;
+    wake();
+    await delivered;
+    return { stderrTail, decodeErrors: info.decodeErrors };
+  })();
+  return { child: run.child, stats, done };
+}

@@ -1,0 +1,107 @@
+/**
+ * Backpressure through the one decode reader (src/engine/decode-reader.ts): a consumer slower than
+ * the decoder pauses ffmpeg's pipes, in the single pass and in chunked decoding, so frames read but
+ * not handed over stay bounded; and the results are the same as with a fast consumer. Also: the
+ * frames of an exact decode (what `--mode all` outputs) are bit-identical to ffmpeg's own decode.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
+import type { DecodeReaderStats } from '../../src/engine/decode-reader.js';
+import { probeVideo, type ProbeResult } from '../../src/engine/probe.js';
+import { collectFrames } from '../../src/engine/extract.js';
+import { concatClip, exec, makeTmp, removeTmp, shot } from './helpers.js';
+import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
+
+const W = 320;
+const H = 240;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe('backpressure (decode reader)', () => {
+  let dir: string;
+  let clip: string;
+  let probe: ProbeResult;
+  beforeAll(async () => {
+    dir = await makeTmp('backpressure');
+    clip = path.join(dir, 'clip.mp4');
+    // 14 s with a closed GOP every 2 s: long enough for the chunked decode.
+    await concatClip(clip, [shot(`testsrc2=s=${W}x${H}:r=30`, 7), shot(`mandelbrot=s=${W}x${H}:r=30:maxiter=60`, 7)], '', ['-preset', 'veryfast', '-g', '60', '-sc_threshold', '0']);
+    probe = await probeVideo(clip);
+  }, 120_000);
+  afterAll(() => removeTmp(dir));
+
+  async function run(slowEvery: number, chunked: boolean, candidates: boolean): Promise<{ out: string[]; stats: DecodeReaderStats[] }> {
+    const out: string[] = [];
+    const stats: DecodeReaderStats[] = [];
+    let n = 0;
+    const slow = (): Promise<void> | undefined => (slowEvery > 0 && ++n % slowEvery === 0 ? sleep(4) : undefined);
+    const plan: AnalysisPlan = {
+      file: clip, probe, skip: chunked ? 'noref' : 'none', skipLoopFilter: false,
+      candidates: candidates ? { width: W, height: H, stepSec: 0 } : null,
+      ...(chunked ? { chunking: { maxSec: 6 } } : {}),
+      onAnalysis: (f) => { out.push(`a${f.index}:${createHash('md5').update(f.rgb).digest('hex')}`); return slow(); },
+      onCandidate: (c) => { out.push(`c${c.index}:${createHash('md5').update(c.yuv).digest('hex')}`); return slow(); },
+      onReader: (s) => stats.push(s),
+    };
+    await runAnalysis(plan);
+    return { out, stats };
+  }
+
+  it('single pass: a slow consumer pauses ffmpeg, frames waiting stay bounded, results identical', async () => {
+    const fast = await run(0, false, true);
+    const slow = await run(1, false, true);
+    expect(slow.stats).toHaveLength(1);
+    const s = slow.stats[0] as DecodeReaderStats;
+    expect(s.pauses).toBeGreaterThan(10);
+    // A 320x240 frame is 115 kB: without pausing, the whole 420-frame clip would wait in memory.
+    // The bound is 4 while ffmpeg runs; once it exits, what its pipes' kernel buffers hold is read at once.
+    expect(s.maxQueued).toBeLessThanOrEqual(16);
+    expect(s.delivered).toBe(2 * 420);
+    // The same frames and pixels; the interleaving of the two pipes may differ, but a candidate
+    // always comes after its analysis twin.
+    const kind = (xs: string[], k: string) => xs.filter((x) => x.startsWith(k));
+    expect(kind(slow.out, 'a')).toEqual(kind(fast.out, 'a'));
+    expect(kind(slow.out, 'c')).toEqual(kind(fast.out, 'c'));
+    expect(kind(fast.out, 'c')).toHaveLength(420);
+    for (const out of [fast.out, slow.out]) {
+      const seen = new Set<string>();
+      for (const x of out) {
+        const id = x.slice(1, x.indexOf(':'));
+        if (x.startsWith('a')) seen.add(id);
+        else expect(seen.has(id)).toBe(true);
+      }
+    }
+  }, 120_000);
+
+  it('chunked decode: each live chunk is paused by a slow consumer, results identical', async () => {
+    const fast = await run(0, true, false);
+    const slow = await run(1, true, false);
+    expect(slow.stats.length).toBeGreaterThanOrEqual(2); // really chunked
+    expect(slow.stats.reduce((a, s) => a + s.pauses, 0)).toBeGreaterThan(0);
+    expect(slow.out).toEqual(fast.out);
+  }, 120_000);
+
+  it('--mode all through a slow caller of extractFrames: every frame, in order, exact count', async () => {
+    const { frames, result } = await collectFrames(clip, { mode: 'all' });
+    expect(frames.map((f) => f.frame)).toEqual(Array.from({ length: 420 }, (_, i) => i));
+    expect(result.frames).toHaveLength(420);
+  }, 120_000);
+
+  it('exact decode (what --mode all outputs) is bit-identical to ffmpeg decoding the file', async () => {
+    const got: Buffer[] = [];
+    await runAnalysis({
+      file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0 },
+      onAnalysis: () => undefined,
+      onCandidate: (c) => { if (c.index % 70 === 3) got.push(Buffer.from(c.yuv)); },
+    });
+    const raw = path.join(dir, 'ref.yuv');
+    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-y', raw]);
+    expect(r.code).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const ref = await readFile(raw);
+    const size = W * H * 1.5;
+    expect(ref.length).toBe(420 * size);
+    expect(got).toHaveLength(6);
+    got.forEach((g, k) => expect(g.equals(ref.subarray((k * 70 + 3) * size, (k * 70 + 4) * size))).toBe(true));
+  }, 120_000);
+});
