@@ -36,12 +36,13 @@ export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn:
 
 /** Process one SQS batch. Never throws: every record ends up done, recorded, or reported for retry. */
 export async function processBatch(event: SQSEvent, context: RemainingTimeContext, deps: ProcessorDeps): Promise<SQSBatchResponse & { outcomes: MessageOutcome[] }> {
-  const deadline = Date.now() + context.getRemainingTimeInMillis();
+  const runBudgetMs = context.getRemainingTimeInMillis();
+  const deadline = Date.now() + runBudgetMs;
   const logger = deps.logger.createChild({ persistentKeys: { requestId: context.awsRequestId } });
   const outcomes = await mapWithLimit(event.Records ?? [], deps.batch.concurrencyLimit, (record) =>
     processMessage(
       record.body,
-      { messageId: record.messageId, attempt: Math.max(1, Number(record.attributes?.ApproximateReceiveCount) || 1), deadline, requestId: context.awsRequestId },
+      { messageId: record.messageId, attempt: Math.max(1, Number(record.attributes?.ApproximateReceiveCount) || 1), deadline, runBudgetMs, requestId: context.awsRequestId },
       { ...deps, logger },
     ),
   );

@@ -54,6 +54,13 @@ export interface MessageOptions {
   signal?: AbortSignal | undefined;
   /** Prefix of the claim's owner id (the Lambda request id); default a random id. */
   requestId?: string | undefined;
+  /**
+   * What a whole run gets, for the routing check (duration x rate against it): the Lambda passes the
+   * time left when its batch started, so a record that waited behind others is not refused for want
+   * of a time a fresh invocation would have (it is given back at the deadline instead). Default: the
+   * time to `deadline` when the message starts.
+   */
+  runBudgetMs?: number | undefined;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -131,7 +138,8 @@ async function processWithGuard(body: string, o: MessageOptions, guard: Deadline
   log.info('processing video', { remainingMs: Math.round(guard.remainingMs()) });
   const signal = o.signal ? AbortSignal.any([guard.signal, o.signal]) : guard.signal;
   try {
-    const budgetMs = () => guard.remainingMs() - deps.batch.safetyMarginMs;
+    const fullRunMs = (o.runBudgetMs ?? guard.remainingMs()) - deps.batch.safetyMarginMs;
+    const budgetMs = () => fullRunMs;
     const result = await runJob(msg, { messageId, owner: `${o.requestId ?? randomUUID()}:${messageId}`, signal, logger: log, body, budgetMs }, deps, stats);
     const outcome: Outcome = result.outcome;
     emit(outcome);

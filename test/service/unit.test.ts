@@ -222,6 +222,8 @@ describe('processBatch (in-memory twins)', () => {
     // Prepare: the engine needs ~2 s; the context has 1.2 s, the safety margin is 0.4 s.
     const engine = new ScriptedEngine({ frames: 20, delayMs: 100 });
     const { d, objects, status, metrics } = deps({ engine, minRemainingMs: 500, safetyMarginMs: 400, concurrency: 1 });
+    // A rate at which the scripted 3 s video fits the run, so it is attempted (not routed) and aborted.
+    d.routing = { msPerVideoSecond: 1 };
     status.seed('instagram', 'slow');
     status.seed('instagram', 'next');
     objects.objects.set('videos/instagram/slow/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
