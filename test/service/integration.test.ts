@@ -238,7 +238,8 @@ describe('SQS handler against the local stack', () => {
         return inner.put(bucket, key, body, ct, signal);
       },
     });
-    const { handler, engine } = await makeDeps({ MIN_REMAINING_MS: '500', SAFETY_MARGIN_MS: '1500', CONCURRENCY_LIMIT: '1' }, { wrapObjects });
+    // A routing rate at which the clip fits the run, so it is attempted (not routed as too long) and aborted.
+    const { handler, engine } = await makeDeps({ MIN_REMAINING_MS: '500', SAFETY_MARGIN_MS: '1500', CONCURRENCY_LIMIT: '1', ROUTE_MS_PER_VIDEO_SECOND: '1' }, { wrapObjects });
     await stack.seedVideo('instagram', 'late1');
     await stack.seedVideo('instagram', 'late2');
     await stack.putVideo('instagram', 'late1', clip);
