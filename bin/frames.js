@@ -8,7 +8,7 @@
 // these and the fixes in the engine, 290 and 298 MB after. glibc and V8 read these settings only at
 // start-up, so where Node can replace its own process image (>= 22.15) we restart once with them
 // (about 40 ms); elsewhere only the thread settings below apply. The environment still wins.
-const MALLOC = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+const MALLOC = { MALLOC_ARENA_MAX: '2' };
 // Only commands that handle full-resolution frames need it; `detect` and `--help` start faster without.
 const LIGHT = new Set(['detect', 'enqueue', 'help']);
 const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
@@ -18,7 +18,9 @@ if (heavy && process.platform === 'linux' && typeof process.execve === 'function
   const v8Flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=4'];
   process.execve(process.execPath, [process.execPath, ...v8Flags, ...process.execArgv, ...process.argv.slice(1)], env);
 }
-process.env.UV_THREADPOOL_SIZE ??= '1';
+// sharp encodes on libuv's pool: `--mode all` encodes one frame per core at once (the engine caps
+// it, FRAMES_ENCODE_THREADS overrides); the other modes encode one at a time whatever the pool size.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, Math.min(4, (await import('node:os')).availableParallelism())));
 process.env.VIPS_CONCURRENCY ??= '1';
 let main;
 try {

@@ -8,7 +8,6 @@
  */
 import path from 'node:path';
 import type { Manifest, EncodedFrame } from '../engine/index.js';
-import { createS3Client, S3ObjectStore } from '../adapters/s3-object-store.js';
 import type { ObjectStore } from '../adapters/object-store.js';
 import { errorMessage } from '../errors.js';
 import { withRetry, type RetryPolicy } from '../retry.js';
@@ -37,16 +36,28 @@ export function s3Child(loc: S3Location, rel: string): S3Location {
   return sub ? { bucket: loc.bucket, prefix: `${loc.prefix}${sub}/` } : loc;
 }
 
-/** The store from the environment: S3_ENDPOINT (path-style addressing), AWS_REGION, SDK credentials. */
+/**
+ * The store from the environment: S3_ENDPOINT (path-style addressing), AWS_REGION, SDK credentials.
+ * The AWS SDK is loaded on the first call (it adds about 32 MB of resident memory, which a run that
+ * writes to a local folder should not pay).
+ */
 export function objectStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ObjectStore {
   const endpoint = env.S3_ENDPOINT || undefined;
-  return new S3ObjectStore(createS3Client({
+  let store: Promise<ObjectStore> | undefined;
+  const load = (): Promise<ObjectStore> => (store ??= import('../adapters/s3-object-store.js').then(({ createS3Client, S3ObjectStore }) => new S3ObjectStore(createS3Client({
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     endpoint,
     forcePathStyle: endpoint !== undefined || env.S3_FORCE_PATH_STYLE === 'true',
     connectTimeoutMs: 5000,
     readTimeoutMs: 30000,
-  }));
+  }))));
+  return {
+    download: async (...a) => (await load()).download(...a),
+    head: async (...a) => (await load()).head(...a),
+    put: async (...a) => (await load()).put(...a),
+    list: async (...a) => (await load()).list(...a),
+    deleteMany: async (...a) => (await load()).deleteMany(...a),
+  };
 }
 
 export interface S3SinkOptions {

@@ -1,7 +1,8 @@
 /**
  * The single decode pass. One ffmpeg process decodes the video once and feeds two outputs:
  *  - pipe 1: every decoded frame as a 64x36 RGB thumbnail (the analysis stream);
- *  - pipe 3 (optional): a decimated stream of full-resolution YUV frames, the candidates that
+ *  - pipe 3 (optional): a decimated stream of full-resolution frames (YUV, or RGB for every-frame
+ *    extraction), the candidates that
  *    representative frames are picked from, so no second decode (and no keyframe seeking) is needed.
  * Per-frame timestamps come from two `showinfo` filters on stderr and are matched to the frames by order.
  */
@@ -10,7 +11,7 @@ import { safeInputArgs } from './ffmpeg.js';
 import { BufferPool } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { analysisChain, candidateChain } from './filters.js';
+import { analysisChain, candidateChain, frameBytes, type PixelLayout } from './filters.js';
 
 export interface AnalysisFrame {
   index: number;
@@ -28,8 +29,10 @@ export interface CandidateFrame {
   time: number;
   width: number;
   height: number;
-  /** Planar YUV 4:2:0, full range as decoded. */
-  yuv: Buffer;
+  /** How `data` holds the picture. */
+  pixels: PixelLayout;
+  /** `yuv420p`: planar YUV 4:2:0 as decoded; `rgb24`: packed RGB converted by ffmpeg. */
+  data: Buffer;
   keyframe: boolean;
   /** Keep the pixel buffer alive (each holder: reservoir, slot, pending pick). */
   hold(): void;
@@ -38,7 +41,7 @@ export interface CandidateFrame {
 }
 
 export interface CandidateSpec {
-  /** Buffer size (even; 4:2:0). */
+  /** Buffer size (even for 4:2:0). */
   width: number;
   height: number;
   /** The picture inside the buffer when smaller (an odd size padded by one): default the buffer size. */
@@ -46,6 +49,8 @@ export interface CandidateSpec {
   pictureHeight?: number;
   /** Minimum seconds between candidates; 0 = every decoded frame. */
   stepSec: number;
+  /** Default yuv420p. */
+  pixels?: PixelLayout;
 }
 
 export interface AnalysisPlan {
@@ -75,6 +80,8 @@ export interface AnalysisPlan {
   onCandidate?: (f: CandidateFrame) => void | Promise<void>;
   /** Frames read but not yet handed over at which ffmpeg's pipes stop being read (default 4). */
   maxQueued?: number;
+  /** Decoder threads (ffmpeg `-threads`); unset: ffmpeg's choice (one more than the cores). */
+  decoderThreads?: number;
   /** Called with each ffmpeg process's reader statistics (tests check the backpressure with them). */
   onReader?: (stats: DecodeReaderStats) => void;
   /**
@@ -98,7 +105,7 @@ function chunkSeconds(plan: AnalysisPlan): number {
   const c = plan.candidates;
   if (!c) return ch.maxSec;
   if (c.stepSec <= 0 || ch.aheadBytes === undefined) return 0;
-  const sec = Math.min(ch.maxSec, (ch.aheadBytes / (c.width * c.height * 1.5) - 1) * c.stepSec);
+  const sec = Math.min(ch.maxSec, (ch.aheadBytes / frameBytes(c.width, c.height, c.pixels ?? 'yuv420p') - 1) * c.stepSec);
   return sec >= Math.max(MIN_CHUNK_SEC, ch.minSec ?? 0) ? sec : 0;
 }
 
@@ -114,13 +121,13 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   const probeNow = plan.probe instanceof Promise ? undefined : plan.probe;
   if (plan.candidates && !probeNow) throw new Error('runAnalysis: candidates need a finished probe');
   const { decoderArgs, filter, outputs } = decodeArgs(plan, probeNow);
+  const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0, pixels: plan.candidates?.pixels ?? 'yuv420p' } as const;
   const chunkSec = probeNow && plan.skip !== 'none' ? chunkSeconds(plan) : 0;
   const planned = chunkSec > 0 ? planChunks(probeNow as ProbeResult, chunkSec) : null;
   if (plan.window) {
     if (!probeNow) throw new Error('runAnalysis: a window needs a finished probe');
     const w = windowSpans(probeNow, plan.window, planned);
     if (w) {
-      const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0 };
       return runChunks(plan, probeNow, w, args, Math.min(w.length, chunkConcurrency(plan.candidates ? 2 : 4)), plan.chunking?.aheadBytes);
     }
     // No exact seek for this file: decode from the start, hand over only the window's frames.
@@ -128,7 +135,6 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   }
   const spans = planned;
   if (spans) {
-    const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0 };
     return runChunks(plan, probeNow as ProbeResult, spans, args, chunkConcurrency(plan.candidates ? 2 : 4), plan.chunking?.aheadBytes);
   }
   return runSinglePass(plan, probeNow, [...safeInputArgs(plan.file, decoderArgs), '-an', '-sn', '-dn', '-filter_complex', filter, ...outputs]);
@@ -147,7 +153,7 @@ function insideWindow(plan: AnalysisPlan, w: { start: number; end: number }, pro
 }
 
 function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { decoderArgs: string[]; filter: string; outputs: string[] } {
-  const decoderArgs: string[] = [];
+  const decoderArgs: string[] = plan.decoderThreads ? ['-threads', String(plan.decoderThreads)] : [];
   // Output frames must be exact: skipping only non-reference frames keeps every decoded frame
   // bit-identical to a normal decode. Skipping all B-frames is faster but, with B-pyramids, breaks
   // the P-frames that reference B-frames (measured: 569 of 734 decoded frames differed), so it is
@@ -162,7 +168,7 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     const c = plan.candidates;
     const cand = candidateChain({
       width: c.pictureWidth ?? c.width, height: c.pictureHeight ?? c.height, bufferWidth: c.width, bufferHeight: c.height,
-      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false,
+      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, pixels: c.pixels ?? 'yuv420p',
     });
     filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${cand}[bo]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
@@ -181,9 +187,11 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   let t0: number | undefined;
   const candW = plan.candidates?.width ?? 0;
   const candH = plan.candidates?.height ?? 0;
+  const pixels = plan.candidates?.pixels ?? 'yuv420p';
+  const candBytes = frameBytes(candW, candH, pixels);
   // Full-resolution buffers are recycled: allocating and freeing megabytes per frame fragments
   // the C heap (measured: +120 MB RSS on a 1080p minute), a fixed pool keeps memory flat.
-  const pool = new BufferPool(candW * candH * 1.5 || 1);
+  const pool = new BufferPool(candBytes || 1);
   // With exact indices (no skipping), a candidate takes the index of its analysis twin (same time).
   const timeToIndex = new Map<number, number>();
   const key = (t: number): number => Math.round(t * 1e6);
@@ -227,7 +235,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
     let refs = 1;
     const data = f.data;
     const frame: CandidateFrame = {
-      index, time: f.t - t0, width: f.width, height: f.height, yuv: data, keyframe: f.keyframe,
+      index, time: f.t - t0, width: f.width, height: f.height, pixels, data, keyframe: f.keyframe,
       hold: () => { refs++; },
       drop: () => { if (--refs === 0) pool.release(data); },
     };
@@ -239,7 +247,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const reader = startDecodeReader({
     args,
     input: plan.file,
-    candidates: plan.candidates ? { width: candW, height: candH, pool } : null,
+    candidates: plan.candidates ? { width: candW, height: candH, bytes: candBytes, pool } : null,
     ...(plan.signal ? { signal: plan.signal } : {}),
     ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
     ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),

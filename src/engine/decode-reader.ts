@@ -33,8 +33,8 @@ export interface DecodeReaderOptions {
   args: string[];
   /** The input file, for error messages. */
   input: string;
-  /** Candidate frames on pipe 3: their buffer size and the pool their buffers come from; null: none. */
-  candidates: { width: number; height: number; pool: BufferPool } | null;
+  /** Candidate frames on pipe 3: their picture size, bytes a frame and the pool their buffers come from; null: none. */
+  candidates: { width: number; height: number; bytes: number; pool: BufferPool } | null;
   signal?: AbortSignal;
   timeoutMs?: number;
   /**
@@ -73,7 +73,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
   const tb = info.tb;
   const cand = o.candidates;
   const anaChunks = new ChunkQueue(SIG_BYTES);
-  const candChunks = cand ? new ChunkQueue(cand.width * cand.height * 1.5, cand.pool) : null;
+  const candChunks = cand ? new ChunkQueue(cand.bytes, cand.pool) : null;
   /** Candidates read before their analysis twin. */
   const pendingCands: DecodedFrame[] = [];
   /** Frames ready to hand over, in order. */

@@ -148,6 +148,8 @@ class ExtractionJob {
   private readonly detector: SceneDetector;
   private readonly reservoir: Reservoir;
   private readonly encoder: FrameEncoder;
+  private readonly decoderThreads: number | undefined;
+  private readonly maxUnencoded: number = MAX_UNENCODED;
   private readonly fallback: TimeSlots | null;
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
@@ -174,7 +176,18 @@ class ExtractionJob {
       (b) => this.onBoundary(b),
     );
     // Every frame: encode on every core (the decoder's threads are mostly waiting on us then).
-    this.encoder = new FrameEncoder(o.format, o.quality, o.mode === 'all' ? encodeParallelism() : 1);
+    if (o.mode === 'all') {
+      const encoders = encodeParallelism();
+      this.encoder = new FrameEncoder(o.format, o.quality, encoders, true);
+      // Every frame costs more to encode than to decode: the encoders get the cores and the
+      // decoder what is left, at least one thread. On 2 cores that is one decoder thread, which
+      // also holds fewer frames (1080p: peak tree RSS about 300 MB instead of 360 MB).
+      this.decoderThreads = Math.max(1, os.availableParallelism() - encoders);
+      // Frames held for encoding: one waiting per encoder besides those being encoded.
+      this.maxUnencoded = encoders + 1;
+    } else {
+      this.encoder = new FrameEncoder(o.format, o.quality);
+    }
     // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
     this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
@@ -207,8 +220,10 @@ class ExtractionJob {
     width = Math.max(2, width);
     height = Math.max(2, height);
     this.picture = { width, height };
-    const buffer = bufferSize(width, height);
     const all = o.mode === 'all';
+    // Every frame is encoded in `all` mode: ffmpeg converts to RGB (see PixelLayout).
+    const pixels = all ? 'rgb24' : 'yuv420p';
+    const buffer = bufferSize(width, height, pixels);
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
     const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
@@ -219,8 +234,9 @@ class ExtractionJob {
       probe: this.probe,
       skip: analysisSkip(this.probe, all),
       skipLoopFilter: false,
-      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step },
+      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step, pixels },
       chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
+      ...(all ? { decoderThreads: this.decoderThreads } : {}),
       ...(this.window ? { window: this.window } : {}),
       signal,
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
@@ -258,15 +274,19 @@ class ExtractionJob {
   }
 
   /**
-   * Undefined while there is room for more frames, else a promise that resolves when there may be:
+   * Undefined while there is room for more frames, else a promise that resolves when there is:
    * returned to the decode pass, it pauses ffmpeg. Only waits that end without more input count:
    * encodes in flight, and frames the caller can take now.
    */
   private room(): Promise<void> | undefined {
-    if (this.finished) return undefined;
-    const waitingForCaller = this.canStream() && this.emittable() >= MAX_READY;
-    if (this.unencoded < MAX_UNENCODED && !waitingForCaller) return undefined;
+    if (this.hasRoom()) return undefined;
     return new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
+  private hasRoom(): boolean {
+    if (this.finished) return true;
+    const waitingForCaller = this.canStream() && this.emittable() >= MAX_READY;
+    return this.unencoded < this.maxUnencoded && !waitingForCaller;
   }
 
   /** Pending picks that nextReady would hand over now (sorted by frame, so a prefix). */
@@ -279,7 +299,13 @@ class ExtractionJob {
     return n;
   }
 
+  /**
+   * Wakes the decode pass once there is room again. The condition is checked here, not only when
+   * the wait began: waking on every event let one more frame in each time the caller took one
+   * while encodes were still running, and held frames piled up (1.5 GB on a 1080p clip).
+   */
   private freeRoom(): void {
+    if (!this.roomWaiters.length || !this.hasRoom()) return;
     const w = this.roomWaiters;
     this.roomWaiters = [];
     for (const f of w) f();
@@ -393,13 +419,14 @@ class ExtractionJob {
       // as long as the pick is remembered for dedupe: copy the few numbers instead.
       pick: { candidate: { index: c.index, time: c.time, width: this.picture.width, height: this.picture.height }, sharpness: pick.sharpness, reason: pick.reason },
       scene, sceneLen,
-      hash: dHash(c.yuv, c.width, c.height),
-      stats: frameStats(c),
+      // Only scene picks are compared for near-duplicates: every frame of `all` mode skips the cost.
+      hash: pick.reason === 'scene' ? dHash(c.data, c.width, c.height, c.pixels) : 0n,
+      stats: pick.reason === 'scene' ? frameStats(c) : NO_STATS,
       encoded: null,
     };
     c.hold();
     this.unencoded++;
-    p.encoded = this.encoder.encode(c.yuv, c.width, c.height, () => {
+    p.encoded = this.encoder.encode(c, () => {
       c.drop();
       this.unencoded--;
       this.freeRoom();
@@ -477,6 +504,8 @@ class ExtractionJob {
 }
 
 type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats'>;
+
+const NO_STATS: FrameStats = { meanY: 0, sdY: 0, meanU: 0, meanV: 0 };
 
 /** Same structure (dHash) and same colours: a flat blue and a flat red frame share a hash but are not duplicates. */
 function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {

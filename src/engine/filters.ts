@@ -4,6 +4,19 @@
  */
 import { SIG_H, SIG_W } from './signature.js';
 
+/**
+ * Pixel layout of the full-resolution candidates on pipe 3. Planar YUV 4:2:0 is half the bytes of
+ * RGB and what scene selection keeps many of; `--mode all` encodes every frame, so there ffmpeg's
+ * own (SIMD) conversion to packed RGB replaces a conversion in JavaScript on node's main thread,
+ * which was the largest cost of that mode (5.3 s of a 20 s 720p run).
+ */
+export type PixelLayout = 'yuv420p' | 'rgb24';
+
+/** Bytes of one candidate frame in its buffer. */
+export function frameBytes(width: number, height: number, pixels: PixelLayout): number {
+  return pixels === 'rgb24' ? width * height * 3 : width * height * 1.5;
+}
+
 /** What the candidate chain must produce. */
 export interface CandidateGeometry {
   /** Picture size of the output frames (may be odd). */
@@ -16,6 +29,8 @@ export interface CandidateGeometry {
   stepSec: number;
   /** Deinterlace (the probe saw a field order): combing would otherwise show in the output frames. */
   deinterlace: boolean;
+  /** Default yuv420p. */
+  pixels?: PixelLayout;
 }
 
 /**
@@ -38,15 +53,18 @@ export function candidateChain(g: CandidateGeometry): string {
   const select = g.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${g.stepSec})',` : '';
   const dx = g.bufferWidth - g.width;
   const dy = g.bufferHeight - g.height;
-  // Odd sizes: pad in 4:4:4 (pad on 4:2:0 would drop the odd column) with the edge pixels repeated,
+  // RGB holds any size as it is. 4:2:0 with odd sizes: pad in 4:4:4 (pad on 4:2:0 would drop the odd column) with the edge pixels repeated,
   // so the chroma of the last column is not mixed with black; the encoder crops the pad off again.
-  const fmt = dx || dy
+  const fmt = g.pixels === 'rgb24'
+    ? 'format=rgb24'
+    : dx || dy
     ? `format=yuv444p,pad=${g.bufferWidth}:${g.bufferHeight}:0:0,fillborders=right=${dx}:bottom=${dy}:mode=smear,format=yuv420p`
     : 'format=yuv420p';
   return `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1,${fmt},showinfo@cand=checksum=0`;
 }
 
-/** The even buffer size that holds a picture of this size. */
-export function bufferSize(width: number, height: number): { bufferWidth: number; bufferHeight: number } {
+/** The buffer size that holds a picture of this size: even for 4:2:0, the picture itself for RGB. */
+export function bufferSize(width: number, height: number, pixels: PixelLayout = 'yuv420p'): { bufferWidth: number; bufferHeight: number } {
+  if (pixels === 'rgb24') return { bufferWidth: width, bufferHeight: height };
   return { bufferWidth: width + (width % 2), bufferHeight: height + (height % 2) };
 }

@@ -13,6 +13,7 @@ import os from 'node:os';
 import type { AnalysisFrame, AnalysisPlan, AnalysisSummary, CandidateFrame } from './analyze.js';
 import { startDecodeReader, type DecodedFrame } from './decode-reader.js';
 import { safeInputArgs } from './ffmpeg.js';
+import { frameBytes, type PixelLayout } from './filters.js';
 import { BufferPool } from './frame-buffers.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
 
@@ -109,6 +110,7 @@ export interface ChunkArgs {
   outputs: string[];
   candW: number;
   candH: number;
+  pixels: PixelLayout;
 }
 
 /** Frames a live chunk may have waiting for the consumer before its ffmpeg is paused. */
@@ -122,7 +124,8 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
   const indexer = new FrameIndexer(probe.packetTimes, probe.firstShown);
   const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
   const firstPacket = probe.packetTimes[0] as number;
-  const pool = new BufferPool(args.candW * args.candH * 1.5 || 1);
+  const candBytes = frameBytes(args.candW, args.candH, args.pixels);
+  const pool = new BufferPool(candBytes || 1);
   const queues: DecodedFrame[][] = spans.map(() => []);
   const finished: boolean[] = spans.map(() => false);
   let live = 0;
@@ -145,7 +148,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     let refs = 1;
     const data = e.data;
     const frame: CandidateFrame = {
-      index, time: e.t - t0, width: e.width, height: e.height, yuv: data, keyframe: e.keyframe,
+      index, time: e.t - t0, width: e.width, height: e.height, pixels: args.pixels, data, keyframe: e.keyframe,
       hold: () => { refs++; },
       drop: () => { if (--refs === 0) pool.release(data); },
     };
@@ -216,7 +219,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     const reader = startDecodeReader({
       args: ffArgs,
       input: plan.file,
-      candidates: plan.candidates ? { width: args.candW, height: args.candH, pool } : null,
+      candidates: plan.candidates ? { width: args.candW, height: args.candH, bytes: candBytes, pool } : null,
       signal: inner.signal,
       ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
       ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),
@@ -246,10 +249,9 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
   // Candidates (full-resolution frames) of the chunks ahead of the one being handed over stay in
   // memory until their turn: the next chunk may always run ahead, later ones only while they fit
   // the budget (estimated from the candidate step: a chunk's frames are not known before it runs).
-  const frameBytes = args.candW * args.candH * 1.5;
   const step = plan.candidates?.stepSec ?? 0;
   const spanSec = (c: ChunkSpan): number => (Number.isFinite(c.end) ? c.end : firstPacket + probe.info.durationSec) - (Number.isFinite(c.start) ? c.start : firstPacket);
-  const chunkBytes = (c: ChunkSpan): number => (plan.candidates && step > 0 ? Math.ceil(spanSec(c) / step + 1) * frameBytes : 0);
+  const chunkBytes = (c: ChunkSpan): number => (plan.candidates && step > 0 ? Math.ceil(spanSec(c) / step + 1) * candBytes : 0);
   const aheadBytes = (k: number): number => { let b = 0; for (let j = live + 1; j <= k; j++) b += chunkBytes(spans[j] as ChunkSpan); return b; };
   let waiters: Array<() => void> = [];
   const wakeAll = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };

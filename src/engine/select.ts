@@ -34,14 +34,23 @@ const statsCache = new WeakMap<CandidateFrame, FrameStats>();
 export function frameStats(c: CandidateFrame): FrameStats {
   const cached = statsCache.get(c);
   if (cached) return cached;
-  const step = max(1, floor(sqrt((c.width * c.height) / 20000)));
+  const st = c.pixels === 'rgb24' ? rgbStats(c) : yuvStats(c);
+  statsCache.set(c, st);
+  return st;
+}
+
+const sampleStep = (c: CandidateFrame): number => max(1, floor(sqrt((c.width * c.height) / 20000)));
+
+function yuvStats(c: CandidateFrame): FrameStats {
+  const step = sampleStep(c);
+  const d = c.data;
   let sum = 0;
   let sum2 = 0;
   let n = 0;
   for (let y = 0; y < c.height; y += step) {
     const row = y * c.width;
     for (let x = 0; x < c.width; x += step) {
-      const v = c.yuv[row + x] as number;
+      const v = d[row + x] as number;
       sum += v;
       sum2 += v * v;
       n++;
@@ -56,20 +65,41 @@ export function frameStats(c: CandidateFrame): FrameStats {
   let m = 0;
   for (let y = 0; y < ch; y += step) {
     for (let x = 0; x < cw; x += step) {
-      su += c.yuv[uOff + y * cw + x] as number;
-      sv += c.yuv[vOff + y * cw + x] as number;
+      su += d[uOff + y * cw + x] as number;
+      sv += d[vOff + y * cw + x] as number;
       m++;
     }
   }
   const meanY = sum / max(1, n);
-  const st: FrameStats = {
-    meanY,
-    sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)),
-    meanU: su / max(1, m),
-    meanV: sv / max(1, m),
-  };
-  statsCache.set(c, st);
-  return st;
+  return { meanY, sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)), meanU: su / max(1, m), meanV: sv / max(1, m) };
+}
+
+/** The same figures from packed RGB, through BT.601 limited-range YUV (the inverse of yuv420ToRgb). */
+function rgbStats(c: CandidateFrame): FrameStats {
+  const step = sampleStep(c);
+  const d = c.data;
+  let sum = 0;
+  let sum2 = 0;
+  let su = 0;
+  let sv = 0;
+  let n = 0;
+  for (let y = 0; y < c.height; y += step) {
+    const row = y * c.width;
+    for (let x = 0; x < c.width; x += step) {
+      const o = (row + x) * 3;
+      const r = d[o] as number;
+      const g = d[o + 1] as number;
+      const b = d[o + 2] as number;
+      const v = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16;
+      sum += v;
+      sum2 += v * v;
+      su += ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
+      sv += ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+      n++;
+    }
+  }
+  const meanY = sum / max(1, n);
+  return { meanY, sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)), meanU: su / max(1, n), meanV: sv / max(1, n) };
 }
 
 export interface FramePick {
@@ -130,14 +160,14 @@ export function pickFromScene(scene: SceneSpan, cands: CandidateFrame[], n: numb
     let chosen: CandidateFrame | undefined;
     let best = -1;
     for (const c of near) {
-      const s = laplacianVariance(c.yuv, c.width, c.height);
+      const s = laplacianVariance(c.data, c.width, c.height, c.pixels);
       if (s > best) { best = s; chosen = c; }
     }
     if (!chosen) {
       // Nothing near this position: the nearest candidate of the scene not yet taken.
       chosen = pool.filter((c) => !used.has(c)).sort((a, b) => abs(a.index - target) - abs(b.index - target))[0];
       if (!chosen) break;
-      best = laplacianVariance(chosen.yuv, chosen.width, chosen.height);
+      best = laplacianVariance(chosen.data, chosen.width, chosen.height, chosen.pixels);
     }
     used.add(chosen);
     picks.push({ candidate: chosen, sharpness: best, reason: 'scene' });
@@ -194,5 +224,5 @@ export class TimeSlots {
 }
 
 export function sharpnessOf(c: CandidateFrame): number {
-  return laplacianVariance(c.yuv, c.width, c.height);
+  return laplacianVariance(c.data, c.width, c.height, c.pixels);
 }

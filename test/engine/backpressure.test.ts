@@ -9,7 +9,9 @@ import path from 'node:path';
 import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
 import type { DecodeReaderStats } from '../../src/engine/decode-reader.js';
 import { probeVideo, type ProbeResult } from '../../src/engine/probe.js';
-import { collectFrames } from '../../src/engine/extract.js';
+import { collectFrames, extractFrames } from '../../src/engine/extract.js';
+import { BufferPool } from '../../src/engine/frame-buffers.js';
+import { FrameEncoder } from '../../src/engine/image.js';
 import { concatClip, exec, makeTmp, removeTmp, shot } from './helpers.js';
 import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
 
@@ -40,7 +42,7 @@ describe('backpressure (decode reader)', () => {
       candidates: candidates ? { width: W, height: H, stepSec: 0 } : null,
       ...(chunked ? { chunking: { maxSec: 6 } } : {}),
       onAnalysis: (f) => { out.push(`a${f.index}:${createHash('md5').update(f.rgb).digest('hex')}`); return slow(); },
-      onCandidate: (c) => { out.push(`c${c.index}:${createHash('md5').update(c.yuv).digest('hex')}`); return slow(); },
+      onCandidate: (c) => { out.push(`c${c.index}:${createHash('md5').update(c.data).digest('hex')}`); return slow(); },
       onReader: (s) => stats.push(s),
     };
     await runAnalysis(plan);
@@ -87,12 +89,63 @@ describe('backpressure (decode reader)', () => {
     expect(result.frames).toHaveLength(420);
   }, 120_000);
 
+  it('--mode all with encoding slower than decoding: the frames held stay bounded (no pile-up)', async () => {
+    // Fault injection: every encode settles 8 ms late, so the decoder is always ahead. Waking the
+    // decoder each time the caller took a frame once let one more frame in per take while encodes
+    // were still running: held frame buffers grew with the video (1.5 GB on a 1080p clip).
+    const encode = FrameEncoder.prototype.encode;
+    const acquire = BufferPool.prototype.acquire;
+    let allocated = 0;
+    FrameEncoder.prototype.encode = function (this: FrameEncoder, ...args: Parameters<FrameEncoder['encode']>) {
+      const [frame, done, picture] = args;
+      return new Promise<void>((r) => setTimeout(r, 8)).then(() => encode.call(this, frame, done, picture));
+    };
+    BufferPool.prototype.acquire = function (this: BufferPool) {
+      if (!(this as unknown as { free: Buffer[] }).free.length) allocated++;
+      return acquire.call(this);
+    };
+    const saved = process.env.FRAMES_ENCODE_THREADS;
+    process.env.FRAMES_ENCODE_THREADS = '1';
+    try {
+      const run = extractFrames(clip, { mode: 'all' });
+      let n = 0;
+      for (let r = await run.next(); !r.done; r = await run.next()) n++;
+      expect(n).toBe(420);
+      // One being encoded, one waiting, the reader's few queued frames.
+      expect(allocated).toBeGreaterThan(0);
+      expect(allocated).toBeLessThanOrEqual(8);
+    } finally {
+      FrameEncoder.prototype.encode = encode;
+      BufferPool.prototype.acquire = acquire;
+      if (saved === undefined) delete process.env.FRAMES_ENCODE_THREADS;
+      else process.env.FRAMES_ENCODE_THREADS = saved;
+    }
+  }, 120_000);
+
+  it('RGB candidates (what --mode all encodes) are bit-identical to ffmpeg decoding the file to RGB', async () => {
+    const got: Buffer[] = [];
+    await runAnalysis({
+      file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0, pixels: 'rgb24' }, decoderThreads: 1,
+      onAnalysis: () => undefined,
+      onCandidate: (c) => { if (c.index % 70 === 5) { expect(c.pixels).toBe('rgb24'); got.push(Buffer.from(c.data)); } },
+    });
+    const raw = path.join(dir, 'ref.rgb');
+    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-vf', `scale=${W}:${H}:flags=bicubic,format=rgb24`, '-f', 'rawvideo', '-y', raw]);
+    expect(r.code).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const ref = await readFile(raw);
+    const size = W * H * 3;
+    expect(ref.length).toBe(420 * size);
+    expect(got).toHaveLength(6);
+    got.forEach((g, k) => expect(g.equals(ref.subarray((k * 70 + 5) * size, (k * 70 + 6) * size))).toBe(true));
+  }, 120_000);
+
   it('exact decode (what --mode all outputs) is bit-identical to ffmpeg decoding the file', async () => {
     const got: Buffer[] = [];
     await runAnalysis({
       file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0 },
       onAnalysis: () => undefined,
-      onCandidate: (c) => { if (c.index % 70 === 3) got.push(Buffer.from(c.yuv)); },
+      onCandidate: (c) => { if (c.index % 70 === 3) got.push(Buffer.from(c.data)); },
     });
     const raw = path.join(dir, 'ref.yuv');
     const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-y', raw]);

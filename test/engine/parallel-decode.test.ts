@@ -85,7 +85,7 @@ describe('chunked decode on real video (ffmpeg)', () => {
       candidates: { width: 192, height: 108, stepSec: 0.4 },
       ...(chunked ? { chunking: { maxSec: 6, aheadBytes: 1 << 30 } } : {}),
       onAnalysis: (f) => { ana.push(`${f.index}@${f.time.toFixed(3)}:${createHash('md5').update(f.rgb).digest('hex')}`); },
-      onCandidate: (c) => { cand.push(`${c.index}:${createHash('md5').update(c.yuv).digest('hex')}`); },
+      onCandidate: (c) => { cand.push(`${c.index}:${createHash('md5').update(c.data).digest('hex')}`); },
     };
     const r = await runAnalysis(plan);
     return { ana, cand, frameCount: r.frameCount };

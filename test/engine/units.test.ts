@@ -3,7 +3,8 @@ import type { CandidateFrame } from '../../src/engine/analyze.js';
 import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
 import { resolveOptions } from '../../src/engine/options.js';
 import { FrameIndexer, parseInputHeader, parseProbe } from '../../src/engine/probe.js';
-import { Reservoir, TimeSlots } from '../../src/engine/select.js';
+import { dHash, laplacianVariance, yuv420ToRgb } from '../../src/engine/image.js';
+import { frameStats, Reservoir, TimeSlots } from '../../src/engine/select.js';
 import { FfmpegNotFoundError, ValidationError } from '../../src/errors.js';
 
 const header = (extra: string) => `Input #0, mov,mp4, from 'x.mp4':\n  Duration: 00:00:02.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 704x576 [SAR 16:11 DAR 16:9], 25 fps, 25 tbr\n${extra}Output #0, framecrc, to 'pipe:1':\n  Stream #0:0: Video: h264, 10x10, rotation of 45 degrees\n`;
@@ -43,8 +44,37 @@ describe('FrameIndexer', () => {
 const cand = (index: number, time = index / 30, blank = false): CandidateFrame => {
   const yuv = Buffer.alloc(4 * 4 * 1.5, 128);
   for (let i = 0; i < 16; i++) yuv[i] = blank ? 16 : (i + (i >> 2)) % 2 ? 235 : 16;
-  return { index, time, width: 4, height: 4, yuv, keyframe: false, hold: () => undefined, drop: () => undefined };
+  return { index, time, width: 4, height: 4, pixels: 'yuv420p', data: yuv, keyframe: false, hold: () => undefined, drop: () => undefined };
 };
+
+describe('RGB candidates (--mode all) measure like YUV ones', () => {
+  // A 64x48 picture with structure (a gradient, a bright square, seeded noise) in 4:2:0.
+  const W = 64;
+  const H = 48;
+  const yuv = Buffer.alloc(W * H * 1.5);
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) yuv[y * W + x] = Math.min(235, 16 + x * 2 + (x > 20 && x < 40 && y > 10 && y < 30 ? 90 : 0) + (rnd() & 15));
+  for (let i = W * H; i < yuv.length; i++) yuv[i] = 100 + (rnd() & 63);
+  const rgb = yuv420ToRgb(yuv, W, H);
+  const frame = (pixels: 'yuv420p' | 'rgb24', data: Buffer): CandidateFrame => ({ index: 0, time: 0, width: W, height: H, pixels, data, keyframe: false, hold: () => undefined, drop: () => undefined });
+
+  it('sharpness, luma statistics and dHash agree within rounding', () => {
+    const a = frameStats(frame('yuv420p', yuv));
+    const b = frameStats(frame('rgb24', rgb));
+    expect(Math.abs(a.meanY - b.meanY)).toBeLessThan(1.5);
+    expect(Math.abs(a.sdY - b.sdY)).toBeLessThan(1.5);
+    expect(Math.abs(a.meanU - b.meanU)).toBeLessThan(2.5);
+    expect(Math.abs(a.meanV - b.meanV)).toBeLessThan(2.5);
+    const sy = laplacianVariance(yuv, W, H);
+    const sr = laplacianVariance(rgb, W, H, 'rgb24');
+    expect(sy).toBeGreaterThan(100);
+    expect(Math.abs(sy - sr) / sy).toBeLessThan(0.05);
+    // Read as YUV, the RGB bytes would give a different picture: the layout matters.
+    expect(Math.abs(laplacianVariance(rgb, W, H) - sy) / sy).toBeGreaterThan(0.05);
+    expect(dHash(rgb, W, H, 'rgb24')).toBe(dHash(yuv, W, H));
+  });
+});
 
 describe('Reservoir', () => {
   it('never holds more than capacity + 1 and keeps the first and last', () => {
