@@ -11,7 +11,7 @@
  */
 import { detectScenes } from '../../src/engine/index.js';
 import { microAverage, scoreCuts, type CutScore } from '../fixtures/score.js';
-import { allVariantClips, VARIANT_FAMILIES, VARIANT_SEEDS, type VariantFamily } from '../fixtures/synth-variants.js';
+import { allVariantClips, VARIANT_FAMILIES, VARIANT_SEEDS, VARIANT_SPARE_FROM, type VariantFamily } from '../fixtures/synth-variants.js';
 import type { SynthClip } from '../fixtures/synth.js';
 
 const TARGET = 0.97;
@@ -21,7 +21,7 @@ let clips: SynthClip[] = [];
 let found: number[][] = [];
 
 beforeAll(async () => {
-  clips = await allVariantClips(VARIANT_SEEDS);
+  clips = await allVariantClips(VARIANT_SEEDS, undefined, undefined, VARIANT_SPARE_FROM);
   found = [];
   for (const c of clips) found.push((await detectScenes(c.path)).cuts);
 }, TIMEOUT_MS);
