@@ -1,9 +1,9 @@
 /** Scene detection only: the fastest path (no full-resolution frames, decoder shortcuts on). */
 import { InvalidVideoError } from '../errors.js';
-import { runAnalysis } from './analyze.js';
+import { runAnalysis, type AnalysisFrame } from './analyze.js';
 import { reportsTruncation } from './ffmpeg-errors.js';
-import { SceneDetector } from './detector.js';
-import { resolveOptions } from './options.js';
+import { SceneDetector, type DetectorOptions } from './detector.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { publicScene, sceneFromBoundaries } from './scenes.js';
 import { decodeWarnings, SizeChanges } from './input-changes.js';
@@ -37,18 +37,32 @@ export function analysisSkip(probe: ProbeResult, all: boolean): 'none' | 'noref'
   return !all && canSkipBFrames(probe) ? 'noref' : 'none';
 }
 
+/** The detector options `detectScenes` uses for resolved options `o` (the replay bench builds the same detector). */
+export function detectorOptionsOf(o: Pick<ResolvedOptions, 'threshold' | 'minSceneLenSec' | 'minConfidence'>): DetectorOptions {
+  return { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence };
+}
+
 /**
  * Detect scenes in a video.
  * @example
  * const { scenes, cuts } = await detectScenes('clip.mp4', { threshold: 27 });
  */
-export async function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
+export function detectScenes(file: string, options: DetectOptions = {}): Promise<DetectionResult> {
+  return detectScenesObserved(file, options);
+}
+
+/**
+ * {@link detectScenes}, also handing each analysed frame to `observe` before the detector sees it
+ * (not exported by the engine's index: the replay bench records the analysis pass with it). The
+ * thumbnail's buffer may be reused after the call: copy what is kept.
+ */
+export async function detectScenesObserved(file: string, options: DetectOptions = {}, observe?: (f: AnalysisFrame) => void): Promise<DetectionResult> {
   const o = resolveOptions({ threshold: options.threshold, minSceneLenSec: options.minSceneLenSec, minConfidence: options.minConfidence, start: options.start, end: options.end });
   const probeOpts = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
   // The probe (a demux-only pass, tens of milliseconds) comes first: its keyframe list lets the
   // decode run as parallel chunks.
   const probe = await probeVideo(file, probeOpts);
-  const detector = new SceneDetector({ threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true });
+  const detector = new SceneDetector({ ...detectorOptionsOf(o), traceScores: options.traceScores === true });
   const sizes = new SizeChanges();
   const window = windowOf(file, probe, o);
   const seen = new WindowFrames(probe, window);
@@ -65,6 +79,7 @@ export async function detectScenes(file: string, options: DetectOptions = {}): P
     ...(window ? { window } : {}),
     ...probeOpts,
     onAnalysis: (f) => {
+      observe?.(f);
       seen.see(f.index, f.time);
       sizes.push(f.index, f.width, f.height);
       detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);

@@ -15,7 +15,7 @@
 import type { DetectionResult, DetectOptions } from '../../src/engine/types.js';
 import { loadCorpus, microAverage, scoreCuts, type CutScore, type TruthEntry } from '../fixtures/score.js';
 import { allHardCases, HARD_CASE_VARIANTS, type SynthClip } from '../fixtures/synth.js';
-import { allVariantClips, VARIANT_SEEDS } from '../fixtures/synth-variants.js';
+import { allVariantClips, VARIANT_SEEDS, VARIANT_SPARE_FROM } from '../fixtures/synth-variants.js';
 import { fail, fmt, table } from './util.js';
 
 export const CORPUS_TARGET = 1.0;
@@ -221,7 +221,7 @@ export async function run(): Promise<void> {
 async function variantFamilies(detect: Detect): Promise<boolean> {
   console.log(`\ngenerating / reusing the variant families (seeds ${VARIANT_SEEDS[0]}-${VARIANT_SEEDS.at(-1)}) ...`);
   const t0 = performance.now();
-  const clips = await allVariantClips(VARIANT_SEEDS);
+  const clips = await allVariantClips(VARIANT_SEEDS, undefined, undefined, VARIANT_SPARE_FROM);
   console.log(`variant clips ready in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   const results = (await evaluateHardCases(detect, clips)).map((r, i) => {
     const m = clips[i]?.meta;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- accuracy|speed|memory|service|rate ...]`: runs the named benches (none = all) in
  * that order and exits non-zero when any misses its target or cannot run.
+ * `npm run bench -- replay [options]` runs the replay tool alone (test/bench/replay.ts: its options).
  */
 const KNOWN = ['accuracy', 'speed', 'memory', 'service', 'rate'] as const;
 type Bench = (typeof KNOWN)[number];
@@ -36,9 +37,18 @@ async function runOne(name: Bench): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const args = argv.filter((a) => a !== '--');
+  if (args[0] === 'replay') {
+    try {
+      await (await import('./replay.js')).run(args.slice(1));
+    } catch (e) {
+      console.error(`replay: ${(e as Error).message}`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   const unknown = args.filter((a) => !(KNOWN as readonly string[]).includes(a));
   if (unknown.length) {
-    console.error(`unknown bench: ${unknown.join(', ')} (choose from ${KNOWN.join(', ')}, or none for all)`);
+    console.error(`unknown bench: ${unknown.join(', ')} (choose from ${KNOWN.join(', ')}, or none for all; or replay alone)`);
     process.exitCode = 2;
     return;
   }

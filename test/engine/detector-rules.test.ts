@@ -145,6 +145,21 @@ describe('gradual rule', () => {
     expect(Math.abs((found[0] as Boundary).frame - 60)).toBeLessThanOrEqual(5);
     expect(frames(sigs, { gradual: { ownChangeAllowance: 0 } })).toEqual([]);
   });
+  it('a 1 s cross-fade out of content moving at 0.45 T a frame is placed at its middle (a part of the allowance from 0.3 T), not 8 frames late as with the allowance only from 0.5 T', () => {
+    // fine colour waves, moving between 0.3 T and 0.5 T a frame (the dissolves this recovered on the tuning seeds: 0.37-0.40 T)
+    const moving = (k: number): Signature => picture((x, y) => [140 + 100 * Math.sin(x / 1.2 + 0.18 * k), 110 + 90 * Math.cos(y / 1.1 - 0.14 * k), 90 + 80 * Math.sin((x + y) / 1.5 + 0.22 * k)]);
+    const { threshold: T, gradual: g } = DEFAULT_DETECTOR_SETTINGS;
+    const speed = contentDistance(moving(1), moving(2));
+    expect(speed).toBeGreaterThan(T * g.fastEndsFromOfThreshold);
+    expect(speed).toBeLessThan(T * g.fastEndsOfThreshold);
+    const sigs = [...Array.from({ length: 45 }, (_, k) => moving(k)), ...Array.from({ length: 29 }, (_, j) => mix(moving(45 + j), COLD, (j + 1) / 30)), ...rep(COLD, 45)];
+    const found = detect(sigs);
+    expect(found.map((b) => b.kind)).toEqual(['gradual']);
+    expect(Math.abs((found[0] as Boundary).frame - 60)).toBeLessThanOrEqual(2);
+    const late = frames(sigs, { gradual: { fastEndsFromOfThreshold: g.fastEndsOfThreshold } });
+    expect(late).toHaveLength(1);
+    expect(Math.abs((late[0] as number) - 60)).toBeGreaterThan(5);
+  });
   it('a picture that changes at one rate throughout (a slow hue drift) is no dissolve', () => {
     const drift = Array.from({ length: 150 }, (_, k) => mix(WARM, COLD, k / 150));
     expect(frames(drift)).toEqual([]);

@@ -109,7 +109,11 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
     // of the two end pictures: a frame (1-w) A(t) + w B(t) differs from (1-w) a + w b by at most
     // (1-w) |A(t) - a| + w |B(t) - b|, and each end's change over that time is measured on the
     // end itself, before `a` and after `b` (steady ends: about 0, so the test is as strict).
-    const fast = max(meanC(entries, pi + 1, ai), meanC(entries, bi + 1, n - 1)) >= T * s.fastEndsOfThreshold;
+    // The allowance grows with the ends' speed (mean cut score per step just before `a` or after
+    // `b`): none up to `fastEndsFromOfThreshold` T, all of it from `fastEndsOfThreshold` T.
+    const speed = max(meanC(entries, pi + 1, ai), meanC(entries, bi + 1, n - 1)) / T;
+    const allowance = s.ownChangeAllowance * min(1, max(0, (speed - s.fastEndsFromOfThreshold) / max(1e-6, s.fastEndsOfThreshold - s.fastEndsFromOfThreshold)));
+    const fast = allowance > 0;
     const ownA = fast ? ownChange(entries, ai, -1, max(ctx.floor, ctx.sceneStart)) : () => 0;
     const ownB = fast ? ownChange(entries, bi, 1, Number.POSITIVE_INFINITY) : () => 0;
     let ok = true;
@@ -121,7 +125,7 @@ export function findDissolve(ctx: GradualContext): Dissolve | null {
       const w = bestAlpha(a.sig, m.sig, b.sig);
       const r = blendResidual(a.sig, m.sig, b.sig, w);
       const own = (1 - w) * ownA(m.time - a.time) + w * ownB(b.time - m.time);
-      if (r > s.maxBlend * D + s.ownChangeAllowance * own) { ok = false; why(`blend ${(r / D).toFixed(2)} (own ${(own / D).toFixed(2)}) at ${m.index}`); break; }
+      if (r > s.maxBlend * D + allowance * own) { ok = false; why(`blend ${(r / D).toFixed(2)} (own ${(own / D).toFixed(2)}) at ${m.index}`); break; }
     }
     if (!ok) continue;
     if (rgbDistance((entries[bi - 1] as Entry).sig, b.sig) > s.maxStepFraction * D) { why('big last step'); continue; }

@@ -83,8 +83,13 @@ export interface GradualSettings {
    * (content that changes fast by itself, measured before the start and after the end; 0: none).
    */
   ownChangeAllowance: number;
-  /** The allowance applies only when an end's mean cut score per analysed step (just before the start or after the end) reaches this fraction of T. */
+  /**
+   * The allowance applies in full when an end's mean cut score per analysed step (just before the
+   * start or after the end) reaches this fraction of T...
+   */
   fastEndsOfThreshold: number;
+  /** ...not at all up to this fraction of T, and in proportion in between. */
+  fastEndsFromOfThreshold: number;
   /** No step inside carries more than this fraction of the change (that is a cut)... */
   maxStepFraction: number;
   /** ...or scores above this multiple of T. */
@@ -165,6 +170,7 @@ export const DEFAULT_DETECTOR_SETTINGS: DetectorSettings = {
     maxBlend: 0.35,
     ownChangeAllowance: 0.25,
     fastEndsOfThreshold: 0.5,
+    fastEndsFromOfThreshold: 0.3,
     maxStepFraction: 0.4,
     maxStepOfThreshold: 1.5,
     tightenFraction: 0.15,
