@@ -226,7 +226,10 @@ class ExtractionJob {
     const buffer = bufferSize(width, height, pixels);
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
-    const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 4));
+    // Interval picks take the nearest candidate to each target: three per interval keep it within a
+    // sixth of the interval. (A quarter made 1 s intervals' chunks 23 s long, three of them for a
+    // minute on two cores instead of two of 30 s: 4.2 s against 3.8 s, ffmpeg fps=1 3.2 s.)
+    const step = all ? 0 : o.mode === 'scene' ? Math.max(0.1, perScene) : Math.max(0.05, Math.min(perScene, o.interval / 3));
     const duration = this.until - this.from;
     let lastProgress = this.from;
     const summary = await runAnalysis({
