@@ -191,6 +191,17 @@ function flatness(timeline: Array<[number, number]>): { first: number; last: num
   return { first, last, ok: first > 0 && last <= first * (1 + FLATNESS) };
 }
 
+/** Peak RSS (MB) of each tenth of a run's time. */
+function tenths(timeline: Array<[number, number]>): number[] {
+  const end = (timeline.at(-1)?.[0] ?? 0) + 1;
+  const out = new Array<number>(10).fill(0);
+  for (const [t, r] of timeline) {
+    const i = Math.min(9, Math.floor((t / end) * 10));
+    out[i] = Math.max(out[i] ?? 0, r / MB);
+  }
+  return out;
+}
+
 async function filmRuns(outRoot: string): Promise<Array<[string, boolean]>> {
   console.log('\ngenerating / reusing the film (20 min 1920x1080 24 fps; first time: 10-20 minutes) ...');
   const t0 = performance.now();
@@ -200,7 +211,8 @@ async function filmRuns(outRoot: string): Promise<Array<[string, boolean]>> {
   const scenes = truthScenes(film.truth);
   console.log(`film: ${film.path} (${film.truth.frameCount} frames, ${scenes.length} shots, ${fmt(size / MB, 0)} MB${genSec > 5 ? `, generated in ${fmt(genSec, 0)} s` : ', cached'})`);
   const verdicts: Array<[string, boolean]> = [];
-  const rows: Array<Array<string | number>> = [['film run', 'wall s', 'CPU s', 'peak RSS MB', 'first third MB', 'last third MB', 'frames', 'scenes']];
+  const rows: Array<Array<string | number>> = [['film run', 'wall s', 'CPU s', 'peak RSS MB', 'first third MB', 'last third MB', 'frames', 'scenes', 'at the RSS peak (MB)']];
+  const partsOf = (r: Timed): string => (r.peakParts ?? []).filter((p) => p.comm !== 'bash').map((p) => `${p.comm} ${fmt(p.rss / MB, 0)}`).join(', ');
   const sceneOfFrame = (f: number): number => {
     let lo = 0;
     let hi = scenes.length - 1;
@@ -221,16 +233,17 @@ async function filmRuns(outRoot: string): Promise<Array<[string, boolean]>> {
     const r = await runMeasured(process.execPath, [CLI, 'extract', film.path, '--out', out, ...args], true);
     process.stdout.write(` ${fmt(r.ms / 1000, 1)} s\n`);
     const flat = flatness(r.rssTimeline ?? []);
+    console.log(`    tree RSS over the run (MB, peak of each tenth): ${tenths(r.rssTimeline ?? []).map((x) => fmt(x, 0)).join(' ')}`);
     const peak = (r.peakRss ?? 0) / MB;
     verdicts.push([`film ${kind}: exits 0`, r.code === 0]);
     if (r.code !== 0) {
       console.log(`  exited ${r.code}: ${r.stderr.split('\n').slice(-5).join(' | ')}`);
-      rows.push([label, fmt(r.ms / 1000, 1), '', fmt(peak, 0), fmt(flat.first, 0), fmt(flat.last, 0), '', '']);
+      rows.push([label, fmt(r.ms / 1000, 1), '', fmt(peak, 0), fmt(flat.first, 0), fmt(flat.last, 0), '', '', partsOf(r)]);
       continue;
     }
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
     await rm(out, { recursive: true, force: true });
-    rows.push([label, fmt(r.ms / 1000, 1), fmt(r.cpu, 1), fmt(peak, 0), fmt(flat.first, 0), fmt(flat.last, 0), manifest.frames.length, manifest.scenes.length]);
+    rows.push([label, fmt(r.ms / 1000, 1), fmt(r.cpu, 1), fmt(peak, 0), fmt(flat.first, 0), fmt(flat.last, 0), manifest.frames.length, manifest.scenes.length, partsOf(r)]);
     verdicts.push([`film ${kind}: peak tree RSS ${fmt(peak, 0)} MB (target <= ${PEAK_TARGET_MB})`, peak <= PEAK_TARGET_MB]);
     verdicts.push([`film ${kind}: flat memory, last third's peak ${fmt(flat.last, 0)} MB vs first third's ${fmt(flat.first, 0)} MB (at most +${FLATNESS * 100}%)`, flat.ok]);
     const byIndex = new Map(manifest.scenes.map((s) => [s.index, s]));
