@@ -1,7 +1,6 @@
 /** `frames detect` and `frames extract`: thin faces over the engine. */
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SingleBar, MultiBar, Presets } from 'cli-progress';
 import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
 import { indexEntryOf, relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
@@ -9,6 +8,7 @@ import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOpt
 import { DirectorySink } from './directory-sink.js';
 import { NameTemplateError, parseNameTemplate } from './frame-names.js';
 import type { FrameSink } from './frame-sink.js';
+import { BarsView, estimateFrames, LinesView, RunProgress, SILENT } from './progress.js';
 import { objectStoreFromEnv, parseS3Url, S3Sink, s3Child } from './s3-sink.js';
 import { findVideos, isDirectory, outputNames } from './video-files.js';
 import { extractToSink } from './write-frames.js';
@@ -194,8 +194,8 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
     return 1;
   }
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  const bars = tty ? new MultiBar({ format: '{bar} {value}/{total} | ETA {eta_formatted} | {name}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : null;
-  const total: SingleBar | null = bars && folder ? bars.create(videos.length, 0, { name: `${videos.length} videos` }) : null;
+  // Progress in frames (src/cli/progress.ts): bars on a terminal; without one, a line per video of a folder.
+  const progress = new RunProgress(videos.map((v) => path.basename(v)), tty ? new BarsView(folder) : folder ? new LinesView(io.err) : SILENT);
   const summary = { processed: 0, skipped: 0, failed: 0, frames: 0 };
   const failures: Array<{ video: string; error: string }> = [];
   const names = folder ? outputNames(videos, input) : null;
@@ -215,6 +215,15 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const unfinished: string[] = [];
+  let finished = false;
+  // The overall total grows as the background pass reads each video's header (see progress.ts).
+  const windowed = opts.start !== undefined || opts.end !== undefined;
+  const sizing = folder ? (async () => {
+    for (const [i, video] of videos.entries()) {
+      if (stop.signal.aborted || finished) return;
+      progress.estimate(i, await estimateFrames(video, { ...(opts.start !== undefined ? { start: opts.start } : {}), ...(opts.end !== undefined ? { end: opts.end } : {}) }));
+    }
+  })() : Promise.resolve();
   let nextIdx = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -228,15 +237,20 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
         summary.skipped++;
         if (opts.report && folder) reports.push(await indexEntryOf(video, dir, opts.out));
         if (!tty && folder) io.err(`skip ${video} (manifest exists; --force to redo)`);
-        total?.increment();
+        progress.end(i, 'skipped');
         continue;
       }
-      const bar = bars?.create(1, 0, { name: path.basename(video) }) ?? null;
+      progress.start(i);
+      let ended = false;
       try {
         const { manifest, result } = await extractToSink(video, sink, {
           ...base, signal: stop.signal,
-          onProgress: (_f, fr) => { if (bar) { bar.setTotal(fr.total); bar.update(fr.done); } },
+          onProgress: (_f, fr) => progress.update(i, fr.done, fr.total),
         }, { dryRun: opts.dryRun === true, ...(name ? { name } : {}) });
+        // all of the video's frames are done: the whole video's count, or (--start/--end) the
+        // window's the engine last reported
+        progress.end(i, 'done', windowed ? undefined : result.video.frameCount);
+        ended = true;
         if (opts.report && !opts.dryRun) {
           const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
           reports.push({ video, href: folder ? relativeHref(opts.out, html) : html, ...entry });
@@ -255,18 +269,19 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
           io.err(`error: ${video}: ${errorMessage(err)}`);
         }
       } finally {
-        if (bar) bars?.remove(bar);
-        total?.increment();
+        if (!ended) progress.end(i, 'failed');
       }
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(opts.concurrency, videos.length) }, worker));
+    finished = true; // every video has ended: what is still to size no longer matters
+    await sizing;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  bars?.stop();
+  progress.stop();
   if (stop.signal.aborted) {
     if (folder && opts.json) io.out(JSON.stringify({ ...summary, interrupted: true, unfinished, failures }, null, 2));
     else io.out(`interrupted: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${unfinished.length} not finished${unfinished.length ? ` (${unfinished.join(', ')})` : ''}, ${summary.frames} frames`);

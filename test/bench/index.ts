@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- accuracy|speed|memory|service|rate ...]`: runs the named benches (none = all) in
- * that order and exits non-zero when any misses its target or cannot run.
+ * `npm run bench [-- accuracy|speed|memory|service|rate|bulk ...] [--quick]`: runs the named benches
+ * (none = all) in that order and exits non-zero when any misses its target or cannot run.
+ * `--quick` (BENCH_QUICK=1) leaves out what takes longest: the bulk bench's 20 minute film.
  * `npm run bench -- replay [options]` runs the replay tool alone (test/bench/replay.ts: its options).
  */
-const KNOWN = ['accuracy', 'speed', 'memory', 'service', 'rate'] as const;
+const KNOWN = ['accuracy', 'speed', 'memory', 'service', 'rate', 'bulk'] as const;
 type Bench = (typeof KNOWN)[number];
 
 async function runOne(name: Bench): Promise<void> {
@@ -16,6 +17,8 @@ async function runOne(name: Bench): Promise<void> {
       return (await import('./memory.js')).run();
     case 'rate':
       return (await import('./rate.js')).run();
+    case 'bulk':
+      return (await import('./bulk.js')).run();
     case 'service': {
       let mod: { benchService?: () => Promise<void> };
       try {
@@ -36,7 +39,8 @@ async function runOne(name: Bench): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = argv.filter((a) => a !== '--');
+  if (argv.includes('--quick')) process.env.BENCH_QUICK = '1';
+  const args = argv.filter((a) => a !== '--' && a !== '--quick');
   if (args[0] === 'replay') {
     try {
       await (await import('./replay.js')).run(args.slice(1));

@@ -40,10 +40,12 @@ export interface Timed {
   peakParts?: TreeMemory['parts'];
   /** How many samples were taken. */
   rssSamples?: number;
+  /** (ms since start, summed tree RSS bytes) every ~200 ms, when asked for (`timeline`). */
+  rssTimeline?: Array<[number, number]>;
 }
 
 /** Runs a command to completion, measuring wall time (and optionally the tree's peak RSS). */
-export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolean; cwd?: string; keepStdout?: boolean } = {}): Promise<Timed> {
+export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolean; timeline?: boolean; cwd?: string; keepStdout?: boolean } = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(bin, args, { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,7 +56,7 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
     });
     child.stderr.on('data', (c: Buffer) => err.push(c));
     let sampler: TreeSampler | undefined;
-    if (opts.sampleRss && child.pid) sampler = new TreeSampler(child.pid);
+    if ((opts.sampleRss || opts.timeline) && child.pid) sampler = new TreeSampler(child.pid, 20, opts.timeline === true);
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
@@ -68,6 +70,7 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
         rssSamples: sampler?.samples,
         peakPss: sampler?.peakPss,
         peakParts: sampler?.peakParts,
+        ...(opts.timeline ? { rssTimeline: sampler?.timeline ?? [] } : {}),
       });
     });
   });
@@ -198,14 +201,18 @@ export class TreeSampler {
   peakPss = 0;
   peakParts: TreeMemory['parts'] = [];
   samples = 0;
+  /** With `record`: (ms since start, summed RSS) of every 10th sample. */
+  readonly timeline: Array<[number, number]> = [];
   private readonly timer: ReturnType<typeof setInterval>;
-  constructor(private readonly root: number, everyMs = 20) {
+  private readonly t0 = performance.now();
+  constructor(private readonly root: number, everyMs = 20, private readonly record = false) {
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
   private sample(): void {
     // PSS (smaps_rollup walks every mapping) only on every 5th sample, to keep the 20 ms cadence cheap
     const m = treeMemory(this.root, this.samples % 5 === 0);
+    if (this.record && this.samples % 10 === 0 && m.rss > 0) this.timeline.push([performance.now() - this.t0, m.rss]);
     this.samples++;
     if (m.rss > this.peak) {
       this.peak = m.rss;

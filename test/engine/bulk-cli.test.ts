@@ -1,12 +1,14 @@
 /**
  * The CLI for bulk runs: --name templates (frame-names.ts), --fps, distinct output folders for
- * videos with the same base name (also with --concurrency 2), and an interrupted folder run.
+ * videos with the same base name (also with --concurrency 2), an interrupted folder run, and the
+ * progress in frames (progress.ts: the accounting, and the lines a folder run prints without a TTY).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NameTemplateError, parseNameTemplate } from '../../src/cli/frame-names.js';
+import { estimateFrames, RunProgress, type OverallProgress, type ProgressView } from '../../src/cli/progress.js';
 import { outputNames } from '../../src/cli/video-files.js';
 import type { Manifest } from '../../src/engine/index.js';
 import { exec, ff, makeTmp, removeTmp, repoRoot } from './helpers.js';
@@ -119,5 +121,87 @@ describe('an interrupted folder run', () => {
       expect(existsSync(path.join(dir, 'manifest.json'))).toBe(done.includes(n));
       if (existsSync(dir)) expect((await readdir(dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
     }
+  });
+});
+
+/** A view that keeps what reached it. */
+function recorder(): ProgressView & { overalls: OverallProgress[]; videos: Array<[number, number, number]>; started: Array<[number, string, number]> } {
+  const r = {
+    overalls: [] as OverallProgress[], videos: [] as Array<[number, number, number]>, started: [] as Array<[number, string, number]>,
+    videoStarted: (id: number, name: string, total: number) => { r.started.push([id, name, total]); },
+    video: (id: number, done: number, total: number) => { r.videos.push([id, done, total]); },
+    videoEnded: () => undefined,
+    overall: (p: OverallProgress) => { r.overalls.push(p); },
+    stop: (p: OverallProgress) => { r.overalls.push(p); },
+  };
+  return r;
+}
+
+describe('progress in frames', () => {
+  it('the overall bar counts frames: estimates until a video starts, the engine\'s count after; skipped leave the total, failed keep what they did', () => {
+    // Prepare
+    const view = recorder();
+    const p = new RunProgress(['a', 'b', 'c', 'd'], view);
+
+    // Act + Assert
+    p.estimate(0, 300);
+    p.estimate(1, 500);
+    p.estimate(2, 200);
+    expect(p.overall()).toMatchObject({ done: 0, total: 1000, sized: 3, videos: 4 });
+    p.start(0);
+    expect(view.started.at(-1)).toEqual([0, 'a', 300]);
+    p.update(0, 100, 310); // the engine's exact count replaces the estimate
+    expect(view.videos.at(-1)).toEqual([0, 100, 310]);
+    expect(view.overalls.at(-1)).toMatchObject({ done: 100, total: 1010 });
+    p.end(0, 'done', 310);
+    expect(p.overall()).toMatchObject({ done: 310, total: 1010, finished: 1 });
+    p.end(1, 'skipped'); // costs no time: out of the total, so it cannot inflate the rate
+    expect(p.overall()).toMatchObject({ done: 310, total: 510, skipped: 1 });
+    p.start(2);
+    p.update(2, 50, 200);
+    p.end(2, 'failed'); // the 50 it decoded stay done, the other 150 leave the total
+    expect(p.overall()).toMatchObject({ done: 360, total: 360, failed: 1, sized: 3 });
+    p.estimate(3, undefined); // unreadable header: sized, counts 0 until the engine says
+    p.start(3);
+    p.update(3, 10, 40);
+    p.end(3, 'done'); // without a count: the engine's last total
+    p.stop();
+    expect(view.overalls.at(-1)).toEqual({ done: 400, total: 400, videos: 4, finished: 2, skipped: 1, failed: 1, sized: 4 });
+  });
+
+  it('estimateFrames: duration x fps from the header, limited to the window; undefined for a non-video', async () => {
+    expect(await estimateFrames(clip)).toBe(180);
+    expect(await estimateFrames(clip, { start: 1, end: 3 })).toBe(60);
+    expect(await estimateFrames(clip, { start: 5, end: 60 })).toBe(30);
+    const junk = path.join(tmp, 'junk.mp4');
+    await writeFile(junk, 'not a video');
+    expect(await estimateFrames(junk)).toBeUndefined();
+  });
+
+  it('a folder run without a TTY prints the overall frames after each video and at the end (also on a resume and with a window)', async () => {
+    // Prepare: two 6 s 30 fps clips (180 frames each) and one file that is no video
+    const lib = path.join(tmp, 'progress');
+    await mkdir(lib, { recursive: true });
+    await copyFile(clip, path.join(lib, 'a.mp4'));
+    await copyFile(clip, path.join(lib, 'b.mp4'));
+    await writeFile(path.join(lib, 'z.mp4'), 'not a video');
+    const out = path.join(tmp, 'progress-out');
+
+    // Act
+    const r = await frames('extract', lib, '-o', out, '--fps', '1');
+    const again = await frames('extract', lib, '-o', out, '--fps', '1');
+    const windowed = await frames('extract', lib, '-o', path.join(tmp, 'progress-window'), '--fps', '1', '--start', '1', '--end', '3');
+
+    // Assert: frames, not videos (a bar of videos would say 1/3, 2/3, 3/3)
+    const lines = (s: string | Buffer): string[] => s.toString().split('\n').filter((l) => l.startsWith('progress: '));
+    expect(r.code).toBe(1);
+    const first = lines(r.stderr);
+    expect(first).toHaveLength(3);
+    // (the header of z.mp4, which counts 0 frames, may still be unread: "sizing 2/3")
+    expect(first[0]).toMatch(/^progress: 180\/360 frames, 1\/3 videos(, sizing 2\/3)?(, ETA \d+:\d\d)?$/);
+    expect(first[1]).toMatch(/^progress: 360\/360 frames, 2\/3 videos(, sizing 2\/3)?$/);
+    expect(first[2]).toMatch(/^progress: 360\/360 frames, 3\/3 videos \(0 skipped, 1 failed\) in \d+:\d\d$/);
+    expect(lines(again.stderr)).toEqual([expect.stringMatching(/^progress: 0\/0 frames, 3\/3 videos \(2 skipped, 1 failed\) in /)]);
+    expect(lines(windowed.stderr).at(-1)).toMatch(/^progress: 120\/120 frames, 3\/3 videos \(0 skipped, 1 failed\) in /);
   });
 });
