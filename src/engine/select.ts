@@ -187,6 +187,10 @@ export class TimeSlots {
     // Only the slots whose target is near this time can change.
     for (let k = 0; k < this.targets.length; k++) {
       const t = this.targets[k] as number;
+      // A slot already taken (target set to Infinity) must not take a candidate again: it would
+      // never be replaced or dropped, and one pixel buffer per interval stayed held (1.8 GB on a
+      // 20-minute 1080p film in hybrid mode).
+      if (!Number.isFinite(t)) continue;
       const cur = this.best[k];
       if (!cur || abs(c.time - t) < abs(cur.time - t)) {
         c.hold();

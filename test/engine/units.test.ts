@@ -97,6 +97,19 @@ describe('TimeSlots', () => {
     expect(Math.abs((fin[0]?.candidate.index ?? 0) - 30)).toBe(1);
     expect(s.takeAll().map((x) => x.candidate.index)).toEqual([90]);
   });
+
+  it('a slot already taken holds no later candidate (each hold is dropped again)', () => {
+    let held = 0;
+    const counted = (i: number): CandidateFrame => ({ ...cand(i), hold: () => { held++; }, drop: () => { held--; } });
+    const s = new TimeSlots([1, 3, 5]);
+    for (let i = 0; i < 60; i++) s.offer(counted(i));
+    for (const { candidate } of s.takeFinal(2, 0.5)) candidate.drop();
+    for (let i = 60; i < 200; i++) s.offer(counted(i));
+    // Before the fix the taken slot kept the first candidate offered after it was taken, for good.
+    expect(held).toBe(2);
+    for (const { candidate } of s.takeAll()) candidate.drop();
+    expect(held).toBe(0);
+  });
 });
 
 describe('resolveOptions', () => {
