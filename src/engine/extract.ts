@@ -253,6 +253,7 @@ class ExtractionJob {
           this.options.onProgress(Math.min(1, (f.time - this.from) / duration), { done: f.index - first + 1, total: this.window ? this.seen.plannedCount || f.index - first + 1 : info.frameCount });
         }
         this.settleIntervals();
+        if (this.o.mode === 'all') this.advanceAllHorizon(f.index);
       },
       onCandidate: (c) => this.onCandidate(c),
     });
@@ -351,9 +352,10 @@ class ExtractionJob {
         this.allCount++;
         this.enqueue({ candidate: c, sharpness: sharpnessOf(c), reason: 'all' }, -1, 0);
       }
-      // Every frame up to this one is final (no scene decides which are kept).
-      this.emitHorizon = c.index + 1;
-      this.notify();
+      // Every frame is kept, but its scene number is final only once the detector has settled it
+      // (a cut is confirmed a few frames later): emitting at once numbered the first frames after
+      // a cut with the scene before it whenever encoding kept up with the decode.
+      this.advanceAllHorizon(c.index);
       return this.room();
     }
     if (this.o.mode === 'scene' || this.o.mode === 'hybrid') this.reservoir.add(c);
@@ -403,6 +405,15 @@ class ExtractionJob {
       candidate.drop();
     }
     if (this.o.mode === 'interval') this.emitHorizon = Math.max(this.emitHorizon, Math.min(settled, this.intervalsHorizon()));
+  }
+
+  /** `all` mode: frames up to `frame` that the detector has settled may be emitted. */
+  private advanceAllHorizon(frame: number): void {
+    const h = Math.min(frame, this.detector.settledFrame) + 1;
+    if (h > this.emitHorizon) {
+      this.emitHorizon = h;
+      this.notify();
+    }
   }
 
   private intervalsHorizon(): number {

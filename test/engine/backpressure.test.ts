@@ -89,6 +89,21 @@ describe('backpressure (decode reader)', () => {
     expect(result.frames).toHaveLength(420);
   }, 120_000);
 
+  it('--mode all numbers every frame it yields with its final scene (also right after the cut)', async () => {
+    const run = extractFrames(clip, { mode: 'all' });
+    const yielded: Array<{ frame: number; scene: number }> = [];
+    let r = await run.next();
+    for (; !r.done; r = await run.next()) yielded.push({ frame: r.value.frame, scene: r.value.scene });
+    const { scenes, cuts } = r.value;
+    // The clip's one cut is at frame 210 (7 s at 30 fps); an exact decode finds it there.
+    expect(cuts).toEqual([210]);
+    const sceneOf = (frame: number): number => scenes.findIndex((sc) => frame >= sc.startFrame && frame <= sc.endFrame);
+    // Yielded before the detector had settled them, the first frames after the cut were numbered
+    // with the scene before it (209-210 wrong, found by the bulk bench's film run).
+    expect(yielded.filter((y) => y.scene !== sceneOf(y.frame))).toEqual([]);
+    expect(yielded).toHaveLength(420);
+  }, 120_000);
+
   it('--mode all with encoding slower than decoding: the frames held stay bounded (no pile-up)', async () => {
     // Fault injection: every encode settles 8 ms late, so the decoder is always ahead. Waking the
     // decoder each time the caller took a frame once let one more frame in per take while encodes
