@@ -154,6 +154,8 @@ class ExtractionJob {
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
   private readonly emittedHashes: Fingerprint[] = [];
+  /** Frames of every scene pick queued so far (hybrid drops interval picks near them). */
+  private scenePickFrames: number[] = [];
   private sceneStart: Boundary | null = null;
   private scenesClosed = 0;
   private emitHorizon = 0;
@@ -297,7 +299,7 @@ class ExtractionJob {
   private emittable(): number {
     let n = 0;
     for (const p of this.pending) {
-      if (p.pick.candidate.index >= this.emitHorizon) break;
+      if (p.pick.candidate.index >= this.emitHorizon || !this.decided(p)) break;
       if (++n >= MAX_READY) break;
     }
     return n;
@@ -324,9 +326,10 @@ class ExtractionJob {
     for (;;) {
       this.throwIfFailed();
       const head = this.pending[0];
-      if (head && (this.finished || (this.canStream() && head.pick.candidate.index < this.emitHorizon))) {
+      if (head && (this.finished || (this.canStream() && head.pick.candidate.index < this.emitHorizon && this.decided(head)))) {
         this.pending.shift();
         this.freeRoom();
+        if (this.nearScenePick(head)) continue;
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
         if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && isNearDuplicate(h, head))) continue;
@@ -438,6 +441,7 @@ class ExtractionJob {
       stats: pick.reason === 'scene' ? frameStats(c) : NO_STATS,
       encoded: null,
     };
+    if (pick.reason === 'scene') this.scenePickFrames.push(c.index);
     c.hold();
     this.unencoded++;
     p.encoded = this.encoder.encode(c, () => {
@@ -461,6 +465,7 @@ class ExtractionJob {
       // Too few scenes: evenly spaced frames instead (the predecessor's rule).
       this.fallbackUsed = true;
       this.pending.length = 0;
+      this.scenePickFrames = [];
       for (const { candidate } of this.fallback.takeAll()) {
         this.enqueue({ candidate, sharpness: sharpnessOf(candidate), reason: 'fallback' }, -1, 0);
         candidate.drop();
@@ -502,12 +507,33 @@ class ExtractionJob {
   }
 
   private dropIntervalNearScenePicks(): void {
-    const fps = this.probe.info.fps || 30;
-    const sceneFrames = this.pending.filter((p) => p.pick.reason === 'scene').map((p) => p.pick.candidate.index);
-    const minGap = (this.o.interval / 2) * fps;
-    const kept = this.pending.filter((p) => p.pick.reason !== 'interval' || sceneFrames.every((f) => Math.abs(f - p.pick.candidate.index) >= minGap));
+    const kept = this.pending.filter((p) => !this.nearScenePick(p));
     this.pending.length = 0;
     this.pending.push(...kept);
+  }
+
+  /** Hybrid: frames within half an interval of a scene pick, in which interval picks are dropped. */
+  private intervalGapFrames(): number {
+    return (this.o.interval / 2) * (this.probe.info.fps || 30);
+  }
+
+  /** Hybrid: an interval pick with a scene pick of any scene within half an interval of it. */
+  private nearScenePick(p: PendingPick): boolean {
+    if (this.o.mode !== 'hybrid' || p.pick.reason !== 'interval') return false;
+    const gap = this.intervalGapFrames();
+    const f = p.pick.candidate.index;
+    return this.scenePickFrames.some((s) => Math.abs(s - f) < gap);
+  }
+
+  /**
+   * Hybrid: whether an interval pick is kept is known only once every scene pick that could be
+   * near it is: those of the scenes closed up to half an interval past it. Deciding earlier made
+   * the output depend on the caller's pace (28 or 26 frames from one 20 s clip): picks were
+   * dropped only while they still waited to be handed out.
+   */
+  private decided(p: PendingPick): boolean {
+    if (this.o.mode !== 'hybrid' || p.pick.reason !== 'interval') return true;
+    return p.pick.candidate.index + this.intervalGapFrames() <= this.emitHorizon;
   }
 
   private notify(): void {
