@@ -163,39 +163,28 @@ describe('backpressure (decode reader)', () => {
     }
   }, 120_000);
 
-  it('RGB candidates (what --mode all encodes) are bit-identical to ffmpeg decoding the file to RGB', async () => {
+  /** Every 70th candidate (from `first`) of an exact decode against ffmpeg's own raw decode (`refArgs`) of the file. */
+  async function expectExactCandidates(pixels: 'yuv420p' | 'rgb24', first: number, refArgs: string[]): Promise<void> {
     const got: Buffer[] = [];
     await runAnalysis({
-      file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0, pixels: 'rgb24' }, decoderThreads: 1,
+      file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0, pixels }, ...(pixels === 'rgb24' ? { decoderThreads: 1 } : {}),
       onAnalysis: () => undefined,
-      onCandidate: (c) => { if (c.index % 70 === 5) { expect(c.pixels).toBe('rgb24'); got.push(Buffer.from(c.data)); } },
+      onCandidate: (c) => { if (c.index % 70 === first) { expect(c.pixels).toBe(pixels); got.push(Buffer.from(c.data)); } },
     });
-    const raw = path.join(dir, 'ref.rgb');
-    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-vf', `scale=${W}:${H}:flags=bicubic,format=rgb24`, '-f', 'rawvideo', '-y', raw]);
+    const raw = path.join(dir, `ref.${pixels}`);
+    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, ...refArgs, '-f', 'rawvideo', '-y', raw]);
     expect(r.code).toBe(0);
     const { readFile } = await import('node:fs/promises');
     const ref = await readFile(raw);
-    const size = W * H * 3;
+    const size = pixels === 'rgb24' ? W * H * 3 : W * H * 1.5;
     expect(ref.length).toBe(420 * size);
     expect(got).toHaveLength(6);
-    got.forEach((g, k) => expect(g.equals(ref.subarray((k * 70 + 5) * size, (k * 70 + 6) * size))).toBe(true));
-  }, 120_000);
+    got.forEach((g, k) => expect(g.equals(ref.subarray((k * 70 + first) * size, (k * 70 + first + 1) * size))).toBe(true));
+  }
 
-  it('exact decode (what --mode all outputs) is bit-identical to ffmpeg decoding the file', async () => {
-    const got: Buffer[] = [];
-    await runAnalysis({
-      file: clip, probe, skip: 'none', skipLoopFilter: false, candidates: { width: W, height: H, stepSec: 0 },
-      onAnalysis: () => undefined,
-      onCandidate: (c) => { if (c.index % 70 === 3) got.push(Buffer.from(c.data)); },
-    });
-    const raw = path.join(dir, 'ref.yuv');
-    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-y', raw]);
-    expect(r.code).toBe(0);
-    const { readFile } = await import('node:fs/promises');
-    const ref = await readFile(raw);
-    const size = W * H * 1.5;
-    expect(ref.length).toBe(420 * size);
-    expect(got).toHaveLength(6);
-    got.forEach((g, k) => expect(g.equals(ref.subarray((k * 70 + 3) * size, (k * 70 + 4) * size))).toBe(true));
-  }, 120_000);
+  it('RGB candidates (what --mode all encodes) are bit-identical to ffmpeg decoding the file to RGB', () =>
+    expectExactCandidates('rgb24', 5, ['-vf', `scale=${W}:${H}:flags=bicubic,format=rgb24`]), 120_000);
+
+  it('exact decode (YUV candidates) is bit-identical to ffmpeg decoding the file', () =>
+    expectExactCandidates('yuv420p', 3, ['-pix_fmt', 'yuv420p']), 120_000);
 });
