@@ -31,7 +31,7 @@ import path from 'node:path';
 import type { Manifest } from '../../src/engine/index.js';
 import { FILM_FPS, filmVideo, truthScenes } from '../fixtures/film.js';
 import { benchVideo, ffmpegBin, type SynthClip } from '../fixtures/synth.js';
-import { CLI, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
+import { CLI, cliReady, fail, fmt, median, runTimed, table, type Timed } from './util.js';
 
 export const ALL_WALL_TARGET = 1.2;
 export const INTERVAL_WALL_TARGET = 1.1;
@@ -78,13 +78,7 @@ export async function run(): Promise<void> {
   const runs = Math.max(1, Number(process.env.BENCH_RUNS) || 3);
   const film = process.env.BENCH_QUICK ? '0' : (process.env.BENCH_FILM ?? '1');
   console.log(`== bulk (--mode all / interval against ffmpeg, memory at two lengths, ${film === '0' ? 'no film' : 'the 20 min film'}; ${runs} interleaved runs each)`);
-  try {
-    await ensureCliBuilt();
-  } catch (e) {
-    console.log(`FAIL: ${(e as Error).message}`);
-    fail();
-    return;
-  }
+  if (!(await cliReady())) return;
   const outRoot = await mkdtemp(path.join(os.tmpdir(), 'frames-bulk-'));
   try {
     const verdicts: Array<[string, boolean]> = [];

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { benchVideo } from '../fixtures/synth.js';
-import { CLI, ensureCliBuilt, fail, fmt, runTimed, table } from './util.js';
+import { CLI, cliReady, fail, fmt, runTimed, table } from './util.js';
 
 export const PEAK_TARGET_MB = 300;
 export const FLATNESS = 0.15;
@@ -24,13 +24,7 @@ const MB = 1024 * 1024;
 
 export async function run(): Promise<void> {
   console.log(`== memory (frames extract on 1080p H.264, 1 min vs 5 min; targets peak tree RSS <= ${PEAK_TARGET_MB} MB, 5 min within ${FLATNESS * 100}% of 1 min)`);
-  try {
-    await ensureCliBuilt();
-  } catch (e) {
-    console.log(`FAIL: ${(e as Error).message}`);
-    fail();
-    return;
-  }
+  if (!(await cliReady())) return;
   console.log('generating / reusing the 1080p bench videos (first time: a few minutes) ...');
   const oneMin = await benchVideo(60, 1920, 1080);
   const fiveMin = await benchVideo(300, 1920, 1080);

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { scoreCuts, type TruthEntry } from '../fixtures/score.js';
 import { benchVideo, ffmpegBin } from '../fixtures/synth.js';
-import { CLI, cpuSeconds, ensureCliBuilt, fail, fmt, median, runTimed, table, type Timed } from './util.js';
+import { CLI, cpuSeconds, cliReady, fail, fmt, median, runTimed, table, type Timed } from './util.js';
 
 export const DETECT_TARGET = 0.7;
 export const EXTRACT_TARGET = 0.8;
@@ -47,13 +47,7 @@ async function countFiles(dir: string): Promise<number> {
 export async function run(): Promise<void> {
   const runs = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
   console.log(`== speed (60 s 1280x720 H.264 with B-frames; ${runs} interleaved runs each; targets detect <= ${DETECT_TARGET}x, extract <= ${EXTRACT_TARGET}x of plain decode)`);
-  try {
-    await ensureCliBuilt();
-  } catch (e) {
-    console.log(`FAIL: ${(e as Error).message}`);
-    fail();
-    return;
-  }
+  if (!(await cliReady())) return;
   console.log('generating / reusing the bench video (first time: about a minute) ...');
   const video = await benchVideo(60, 1280, 720);
   console.log(`video: ${video.path} (${video.truth.frameCount} frames, ${video.truth.cuts.length} cuts)`);

@@ -252,6 +252,18 @@ export async function ensureCliBuilt(): Promise<void> {
 
 export const CLI = path.join(REPO_ROOT, 'bin', 'frames.js');
 
+/** ensureCliBuilt for a bench: false (after printing FAIL and marking the run failed) when the CLI cannot be built. */
+export async function cliReady(): Promise<boolean> {
+  try {
+    await ensureCliBuilt();
+    return true;
+  } catch (e) {
+    console.log(`FAIL: ${(e as Error).message}`);
+    fail();
+    return false;
+  }
+}
+
 /** Marks the process as failed without cutting the output short. */
 export function fail(): void {
   process.exitCode = 1;
