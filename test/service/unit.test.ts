@@ -366,4 +366,36 @@ describe('job stages', () => {
     expect(failure).toMatchObject({ stage: 'manifest', cause: expect.any(ObjectStoreError) });
     expect(status.rows.get('instagram/nomanifest')).toMatchObject({ owner: null, extracted: false });
   });
+  it('gives the claim back after a failure even when the first round of release calls fails, and stops after the second', async () => {
+    // Prepare: a store whose release fails `failures` times with a transient error (an outage).
+    class FlakyRelease extends MemoryStatusStore {
+      calls = 0;
+      constructor(private failures: number) { super(); }
+      override async release(platform: string, shortcode: string, owner: string): Promise<void> {
+        this.calls++;
+        if (this.failures-- > 0) throw new StatusStoreError('supabase rpc release_video: 503 PGRST001', 503);
+        return super.release(platform, shortcode, owner);
+      }
+    }
+    const run = async (failures: number) => {
+      const status = new FlakyRelease(failures);
+      const { d, objects } = deps({ status });
+      status.seed('instagram', 'gone');
+      objects.objects.set('videos/instagram/gone/video.mp4', { body: Buffer.from('v'), contentType: 'video/mp4' });
+      const failing = JOB_STAGES.map((s) => (s.name === 'manifest' ? { ...s, run: async () => Promise.reject(new ObjectStoreError('S3 put: SlowDown (HTTP 503)', 503)) } : s));
+      const ctx = { messageId: 'm', owner: 'o:gone', signal: new AbortController().signal, logger: createLogger({ level: 'SILENT' }) };
+      const failure = await runJob(parseMessage(body('gone')), ctx, d, { stageMs: {} }, failing).catch((e: unknown) => e);
+      return { status, failure };
+    };
+    // Act
+    const once = await run(1);
+    const always = await run(10);
+    // Assess: the job's own failure is what is reported either way; one failed round is recovered.
+    expect(once.failure).toMatchObject({ stage: 'manifest', cause: expect.any(ObjectStoreError) });
+    expect(once.status.calls).toBe(2);
+    expect(once.status.rows.get('instagram/gone')).toMatchObject({ owner: null });
+    expect(always.failure).toMatchObject({ stage: 'manifest', cause: expect.any(ObjectStoreError) });
+    expect(always.status.calls).toBe(2);
+    expect(always.status.rows.get('instagram/gone')?.owner).toBe('o:gone');
+  });
 });
