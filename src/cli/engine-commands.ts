@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { detectScenes, type ExtractMode, type ExtractOptions, type ImageFormat } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
-import { indexEntryOf, relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
+import type { IndexEntry } from '../report/index.js';
 import { addExportOptions, exportOptionsProblem, writeExports, type ExportCliOptions } from './export-files.js';
 import { DirectorySink } from './directory-sink.js';
 import { NameTemplateError, parseNameTemplate } from './frame-names.js';
@@ -12,6 +12,7 @@ import { BarsView, estimateFrames, LinesView, RunProgress, SILENT } from './prog
 import { objectStoreFromEnv, parseS3Url, S3Sink, s3Child } from './s3-sink.js';
 import { findVideos, isDirectory, outputNames } from './video-files.js';
 import { extractToSink } from './write-frames.js';
+import { reportModule } from './report-command.js';
 
 const num = (name: string, { int = false, min = -Infinity } = {}) => (v: string): number => {
   const n = Number(v);
@@ -235,7 +236,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
       const dir = sink.location;
       if (!opts.force && !opts.dryRun && await sink.isComplete().catch(() => false)) {
         summary.skipped++;
-        if (opts.report && folder) reports.push(await indexEntryOf(video, dir, opts.out));
+        if (opts.report && folder) reports.push(await (await reportModule()).indexEntryOf(video, dir, opts.out));
         if (!tty && folder) io.err(`skip ${video} (manifest exists; --force to redo)`);
         progress.end(i, 'skipped');
         continue;
@@ -252,6 +253,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
         progress.end(i, 'done', windowed ? undefined : result.video.frameCount);
         ended = true;
         if (opts.report && !opts.dryRun) {
+          const { relativeHref, writeReport } = await reportModule();
           const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
           reports.push({ video, href: folder ? relativeHref(opts.out, html) : html, ...entry });
         }
@@ -287,7 +289,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
     else io.out(`interrupted: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${unfinished.length} not finished${unfinished.length ? ` (${unfinished.join(', ')})` : ''}, ${summary.frames} frames`);
     return 130;
   }
-  if (folder && opts.report && !opts.dryRun) await writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, reports.sort((a, b) => a.video.localeCompare(b.video)));
+  if (folder && opts.report && !opts.dryRun) await (await reportModule()).writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, reports.sort((a, b) => a.video.localeCompare(b.video)));
   if (folder) {
     if (opts.json) io.out(JSON.stringify({ ...summary, failures }, null, 2));
     else io.out(`done: ${summary.processed} processed, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.frames} frames`);

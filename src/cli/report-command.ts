@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ExtractOptions } from '../engine/index.js';
 import { errorMessage } from '../errors.js';
-import { relativeHref, writeIndex, writeReport, type IndexEntry } from '../report/index.js';
+import type { IndexEntry } from '../report/index.js';
 import { findVideos, isDirectory, outputDirFor } from './video-files.js';
 import { extractToDirectory } from './write-frames.js';
 
@@ -26,9 +26,16 @@ const num = (name: string, o: { int?: boolean; min: number; orEqual?: boolean })
 /** One video's report after its extraction into `dir`; the index entry for it. */
 export async function reportVideo(video: string, dir: string, options: ExtractOptions, indexDir: string | null): Promise<IndexEntry> {
   const { manifest, result } = await extractToDirectory(video, dir, { ...options, traceScores: true });
+  const { relativeHref, writeReport } = await reportModule();
   const { html, entry } = await writeReport(dir, manifest, result.scoreTrace, video);
   return { video, href: indexDir ? relativeHref(indexDir, html) : html, ...entry };
 }
+
+/**
+ * The report module, loaded when a report is written: it loads sharp, whose native library takes
+ * about 160 ms to load, and every other command (detect above all) would pay that at start-up.
+ */
+export const reportModule = (): Promise<typeof import('../report/index.js')> => import('../report/index.js');
 
 export function registerReportCommand(program: Command, io: Io): void {
   program
@@ -62,6 +69,6 @@ export function registerReportCommand(program: Command, io: Io): void {
           process.exitCode = 1;
         }
       }
-      if (folder) io.out(`index: ${await writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, entries)}`);
+      if (folder) io.out(`index: ${await (await reportModule()).writeIndex(opts.out, `Scene reports: ${path.basename(path.resolve(input))}`, entries)}`);
     });
 }

@@ -8,7 +8,7 @@ import { runAnalysis, type CandidateFrame } from './analyze.js';
 import { analysisSkip, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
 import { bufferSize } from './filters.js';
-import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming } from './image.js';
+import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming, preloadEncoder } from './image.js';
 import { SizeChanges } from './input-changes.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -72,7 +72,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
   if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
-    const probe = await probeVideo(file, { signal: inner.signal, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    const probe = await probeVideo(file, { signal: inner.signal, onStarted: preloadEncoder, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const probeMs = performance.now() - started;
     await options.onProbe?.(probe.info);
     const job = new ExtractionJob(file, probe, o, options);

@@ -142,6 +142,15 @@ function loadSharp(): Promise<typeof import('sharp').default> {
   return sharpModule;
 }
 
+/**
+ * Start loading the encoder (sharp) while other work runs. Its native library takes about 160 ms
+ * to load, on node's main thread: during the probe that costs nothing, during the decode it
+ * stalls ffmpeg's pipes. A failure is left to the first encode to report.
+ */
+export function preloadEncoder(): void {
+  loadSharp().catch(() => undefined);
+}
+
 export const EXT: Record<ImageFormat, string> = { jpeg: 'jpg', webp: 'webp', png: 'png' };
 export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', webp: 'image/webp', png: 'image/png' };
 

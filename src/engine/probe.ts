@@ -51,6 +51,8 @@ const PKT_FLAG_DISCARD = 0x4;
 export interface ProbeOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Called once the probe's ffmpeg is running: work for later can overlap it. */
+  onStarted?: () => void;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function probeVideo(file: string, opts: ProbeOptions = {}): Promise
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   run.child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+  opts.onStarted?.();
   const stderr = await run.done;
   return parseProbe(file, Buffer.concat(chunks).toString('utf8'), stderr);
 }
