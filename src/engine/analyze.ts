@@ -47,8 +47,13 @@ export interface CandidateSpec {
   /** The picture inside the buffer when smaller (an odd size padded by one): default the buffer size. */
   pictureWidth?: number;
   pictureHeight?: number;
-  /** Minimum seconds between candidates; 0 = every decoded frame. */
+  /** Minimum seconds between candidates; 0 = every decoded frame. With `targets`: their spacing. */
   stepSec: number;
+  /**
+   * Only the frames nearest `firstSec + k * everySec` (seconds from frame 0), where nothing else is
+   * looked at (interval extraction): a candidate every stepSec made most of them unused copies.
+   */
+  targets?: { firstSec: number; everySec: number };
   /** Default yuv420p. */
   pixels?: PixelLayout;
 }
@@ -169,6 +174,7 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     const cand = candidateChain({
       width: c.pictureWidth ?? c.width, height: c.pictureHeight ?? c.height, bufferWidth: c.width, bufferHeight: c.height,
       stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, pixels: c.pixels ?? 'yuv420p',
+      ...(c.targets && probeNow ? { targets: filterClockTargets(c.targets, probeNow) } : {}),
     });
     filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${cand}[bo]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
@@ -178,6 +184,16 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
   }
   return { decoderArgs, filter, outputs };
+}
+
+/**
+ * Targets on the filter's clock (the probe's: frame 0 is at packetTimes[firstShown]), half a
+ * frame early, so the first frame selected from each is the one nearest to it.
+ */
+function filterClockTargets(t: { firstSec: number; everySec: number }, probe: ProbeResult): { firstSec: number; everySec: number } {
+  const origin = probe.packetTimes[probe.firstShown] ?? 0;
+  const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
+  return { firstSec: origin + t.firstSec - frameDur / 2, everySec: t.everySec };
 }
 
 async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefined, args: string[]): Promise<AnalysisSummary> {

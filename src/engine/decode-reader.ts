@@ -127,6 +127,12 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
       // A tiny tolerance: the two chains may report the same instant in different time bases.
       while (pendingCands.length && (final || (pendingCands[0] as DecodedFrame).t <= lastAnaT + 1e-7)) ready.push(pendingCands.shift() as DecodedFrame);
       if (!anaMeta.length || !anaChunks.ready()) break;
+      // A candidate whose showinfo line is in but whose bytes are not yet off its pipe (a big frame
+      // lags the small thumbnails) still comes before later analysis frames: stderr is in order, so
+      // every candidate before this analysis frame has been announced. Letting the analysis run
+      // ahead made an interval slot final before its only candidate had arrived, and lost it.
+      const nextCand = candMeta[0];
+      if (!final && nextCand && nextCand.pts * (tb.cand || 1) < (anaMeta[0] as ShowinfoMeta).pts * (tb.ana || 1) - 1e-7) break;
       const m = anaMeta.shift() as ShowinfoMeta;
       lastAnaT = m.pts * (tb.ana || 1);
       ready.push({ kind: 'ana', t: lastAnaT, keyframe: m.keyframe, width: m.width, height: m.height, data: anaChunks.take() });

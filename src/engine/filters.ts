@@ -27,6 +27,11 @@ export interface CandidateGeometry {
   bufferHeight: number;
   /** Seconds between candidates; 0 = every decoded frame. */
   stepSec: number;
+  /**
+   * Instead of one every stepSec: the first frame from each of `firstSec + k * everySec` on
+   * (seconds on the filter's clock), and the first frame the process decodes.
+   */
+  targets?: { firstSec: number; everySec: number };
   /** Deinterlace (the probe saw a field order): combing would otherwise show in the output frames. */
   deinterlace: boolean;
   /** Default yuv420p. */
@@ -50,7 +55,8 @@ export function analysisChain(): string {
  */
 export function candidateChain(g: CandidateGeometry): string {
   const deint = g.deinterlace ? 'bwdif=mode=send_frame:parity=auto:deint=all,' : '';
-  const select = g.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${g.stepSec})',` : '';
+  const select = g.targets ? `select='${targetSelect(g.targets.firstSec, g.targets.everySec)}',`
+    : g.stepSec > 0 ? `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${g.stepSec})',` : '';
   const dx = g.bufferWidth - g.width;
   const dy = g.bufferHeight - g.height;
   // RGB holds any size as it is. 4:2:0 with odd sizes: pad in 4:4:4 (pad on 4:2:0 would drop the odd column) with the edge pixels repeated,
@@ -61,6 +67,17 @@ export function candidateChain(g: CandidateGeometry): string {
     ? `format=yuv444p,pad=${g.bufferWidth}:${g.bufferHeight}:0:0,fillborders=right=${dx}:bottom=${dy}:mode=smear,format=yuv420p`
     : 'format=yuv420p';
   return `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1,${fmt},showinfo@cand=checksum=0`;
+}
+
+/**
+ * A `select` expression passing the first frame at or after each of `first + k * every` (k >= 0),
+ * and the first frame of all (a chunk's first frame may be nearer its target than the last frame
+ * of the chunk before). Target k is crossed when floor((t - first) / every) goes past the value it
+ * had for the frame selected last.
+ */
+function targetSelect(first: number, every: number): string {
+  const k = (t: string): string => `floor((${t}-(${first.toFixed(6)}))/${every.toFixed(6)})`;
+  return `isnan(prev_selected_t)+gte(t\\,${first.toFixed(6)})*gt(${k('t')}\\,${k('prev_selected_t')})`;
 }
 
 /** The buffer size that holds a picture of this size: even for 4:2:0, the picture itself for RGB. */

@@ -124,4 +124,35 @@ describe('chunked decode on real video (ffmpeg)', () => {
     a.cuts.forEach((c, i) => expect(Math.abs(c - (cuts[i] as number))).toBeLessThanOrEqual(2));
     expect(b).toEqual(a);
   }, 120_000);
+  it('a candidate reaches the consumer before every later analysis frame, even a big one lagging on its pipe; targets give the frame nearest each', async () => {
+    // Prepare: 720p candidates (1.4 MB each, against 7 KB thumbnails) only at 1.5 s + k * 2 s.
+    const order: Array<['ana' | 'cand', number, number]> = [];
+    const plan = (chunked: boolean): AnalysisPlan => ({
+      file: clip, probe, skip: 'noref', skipLoopFilter: false,
+      candidates: { width: 1280, height: 720, stepSec: 2, targets: { firstSec: 1.5, everySec: 2 } },
+      ...(chunked ? { chunking: { maxSec: 6, aheadBytes: 1 << 30 } } : {}),
+      onAnalysis: (f) => { order.push(['ana', f.index, f.time]); },
+      onCandidate: (c) => { order.push(['cand', c.index, c.time]); },
+    });
+    for (const chunked of [false, true]) {
+      order.length = 0;
+      process.env.FRAMES_DECODE_PROCESSES = '2';
+      // Act
+      await runAnalysis(plan(chunked));
+      // Assess: no analysis frame after a candidate's time was handed over before it.
+      const anaTimes = order.filter(([k]) => k === 'ana').map(([, , t]) => t);
+      let anaSeen = 0;
+      for (const [kind, , t] of order) {
+        if (kind === 'ana') { anaSeen++; continue; }
+        expect(anaTimes.slice(0, anaSeen).every((a) => a <= t + 1e-6)).toBe(true);
+      }
+      // Every target has a candidate within a frame (or the decoded frame after a skipped one) of it.
+      const cands = order.filter(([k]) => k === 'cand').map(([, , t]) => t);
+      for (let target = 1.5; target < 20; target += 2) {
+        expect(Math.min(...cands.map((c) => Math.abs(c - target)))).toBeLessThanOrEqual(2.5 / FPS);
+      }
+      // Only those, and one at each chunk's start.
+      expect(cands.length).toBeLessThanOrEqual(10 + (chunked ? 4 : 1));
+    }
+  }, 120_000);
 });
