@@ -11,7 +11,7 @@ import { safeInputArgs } from './ffmpeg.js';
 import { BufferPool } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
-import { analysisChain, candidateChain, frameBytes, type PixelLayout } from './filters.js';
+import { analysisChain, candidateChain, frameBytes, type FrameTargets, type PixelLayout } from './filters.js';
 
 export interface AnalysisFrame {
   index: number;
@@ -53,7 +53,7 @@ export interface CandidateSpec {
    * Only the frames nearest `firstSec + k * everySec` (seconds from frame 0), where nothing else is
    * looked at (interval extraction): a candidate every stepSec made most of them unused copies.
    */
-  targets?: { firstSec: number; everySec: number };
+  targets?: FrameTargets;
   /** Default yuv420p. */
   pixels?: PixelLayout;
 }
@@ -190,7 +190,7 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
  * Targets on the filter's clock (the probe's: frame 0 is at packetTimes[firstShown]), half a
  * frame early, so the first frame selected from each is the one nearest to it.
  */
-function filterClockTargets(t: { firstSec: number; everySec: number }, probe: ProbeResult): { firstSec: number; everySec: number } {
+function filterClockTargets(t: FrameTargets, probe: ProbeResult): FrameTargets {
   const origin = probe.packetTimes[probe.firstShown] ?? 0;
   const frameDur = probe.info.fps > 0 ? 1 / probe.info.fps : 0.04;
   return { firstSec: origin + t.firstSec - frameDur / 2, everySec: t.everySec };

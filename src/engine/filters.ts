@@ -17,6 +17,12 @@ export function frameBytes(width: number, height: number, pixels: PixelLayout): 
   return pixels === 'rgb24' ? width * height * 3 : width * height * 1.5;
 }
 
+/** Frame times to pick: `firstSec + k * everySec` (k >= 0), in seconds. */
+export interface FrameTargets {
+  firstSec: number;
+  everySec: number;
+}
+
 /** What the candidate chain must produce. */
 export interface CandidateGeometry {
   /** Picture size of the output frames (may be odd). */
@@ -31,7 +37,7 @@ export interface CandidateGeometry {
    * Instead of one every stepSec: the first frame from each of `firstSec + k * everySec` on
    * (seconds on the filter's clock), and the first frame the process decodes.
    */
-  targets?: { firstSec: number; everySec: number };
+  targets?: FrameTargets;
   /** Deinterlace (the probe saw a field order): combing would otherwise show in the output frames. */
   deinterlace: boolean;
   /** Default yuv420p. */
