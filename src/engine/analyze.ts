@@ -31,8 +31,13 @@ export interface CandidateFrame {
   height: number;
   /** How `data` holds the picture. */
   pixels: PixelLayout;
-  /** `yuv420p`: planar YUV 4:2:0 as decoded; `rgb24`: packed RGB converted by ffmpeg. */
+  /** `yuv420p`: planar YUV 4:2:0 as decoded; `rgb24`: packed RGB converted by ffmpeg; `gray`: the luma plane alone. */
   data: Buffer;
+  /** The frame as a JPEG encoded by ffmpeg (candidates with `jpeg`). */
+  jpeg?: Buffer;
+  /** Size of the picture in `data` where it is not width x height (the luma plane of `gray`, downscaled). */
+  dataWidth?: number;
+  dataHeight?: number;
   keyframe: boolean;
   /** Keep the pixel buffer alive (each holder: reservoir, slot, pending pick). */
   hold(): void;
@@ -56,6 +61,17 @@ export interface CandidateSpec {
   targets?: FrameTargets;
   /** Default yuv420p. */
   pixels?: PixelLayout;
+  /**
+   * ffmpeg also encodes every candidate to JPEG at `qscale` (1 best .. 31), delivered as
+   * `CandidateFrame.jpeg`; the pixels are then only the luma plane (`gray`) at the luma size, for sharpness.
+   */
+  jpeg?: CandidateJpeg;
+}
+
+export interface CandidateJpeg {
+  qscale: number;
+  lumaWidth: number;
+  lumaHeight: number;
 }
 
 export interface AnalysisPlan {
@@ -126,7 +142,8 @@ export async function runAnalysis(plan: AnalysisPlan): Promise<AnalysisSummary> 
   const probeNow = plan.probe instanceof Promise ? undefined : plan.probe;
   if (plan.candidates && !probeNow) throw new Error('runAnalysis: candidates need a finished probe');
   const { decoderArgs, filter, outputs } = decodeArgs(plan, probeNow);
-  const args = { decoderArgs, filter, outputs, candW: plan.candidates?.width ?? 0, candH: plan.candidates?.height ?? 0, pixels: plan.candidates?.pixels ?? 'yuv420p' } as const;
+  const cj = plan.candidates?.jpeg;
+  const args = { decoderArgs, filter, outputs, candW: cj?.lumaWidth ?? plan.candidates?.width ?? 0, candH: cj?.lumaHeight ?? plan.candidates?.height ?? 0, pixels: candidatePixels(plan.candidates), jpeg: cj !== undefined } as const;
   const chunkSec = probeNow && plan.skip !== 'none' ? chunkSeconds(plan) : 0;
   const planned = chunkSec > 0 ? planChunks(probeNow as ProbeResult, chunkSec) : null;
   if (plan.window) {
@@ -157,6 +174,11 @@ function insideWindow(plan: AnalysisPlan, w: { start: number; end: number }, pro
   };
 }
 
+/** How the candidates' pixels reach node: the luma plane alone when ffmpeg encodes them itself. */
+function candidatePixels(c: CandidateSpec | null): PixelLayout {
+  return c?.jpeg ? 'gray' : c?.pixels ?? 'yuv420p';
+}
+
 function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { decoderArgs: string[]; filter: string; outputs: string[] } {
   const decoderArgs: string[] = plan.decoderThreads ? ['-threads', String(plan.decoderThreads)] : [];
   // Output frames must be exact: skipping only non-reference frames keeps every decoded frame
@@ -173,12 +195,17 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     const c = plan.candidates;
     const cand = candidateChain({
       width: c.pictureWidth ?? c.width, height: c.pictureHeight ?? c.height, bufferWidth: c.width, bufferHeight: c.height,
-      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, pixels: c.pixels ?? 'yuv420p',
+      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, pixels: candidatePixels(c),
+      ...(c.jpeg ? { luma: { width: c.jpeg.lumaWidth, height: c.jpeg.lumaHeight } } : {}),
       ...(c.targets && probeNow ? { targets: filterClockTargets(c.targets, probeNow) } : {}),
     });
-    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${cand}[bo]`;
+    filter = `[0:v:0]split=2[a][b];[a]${ana}[ao];[b]${cand}`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
     outputs.push('-map', '[bo]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:3');
+    if (c.jpeg) {
+      // -qmin 1: the encoder's floor is 2 otherwise, and the best quality asked for could not be had.
+      outputs.push('-map', '[jo]', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-qmin', '1', '-q:v', String(c.jpeg.qscale), '-f', 'image2pipe', 'pipe:4');
+    }
   } else {
     filter = `[0:v:0]${ana}[ao]`;
     outputs.push('-map', '[ao]', '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1');
@@ -201,9 +228,9 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const exactIndex = plan.skip === 'none';
   let anaCount = 0;
   let t0: number | undefined;
-  const candW = plan.candidates?.width ?? 0;
-  const candH = plan.candidates?.height ?? 0;
-  const pixels = plan.candidates?.pixels ?? 'yuv420p';
+  const candW = plan.candidates?.jpeg?.lumaWidth ?? plan.candidates?.width ?? 0;
+  const candH = plan.candidates?.jpeg?.lumaHeight ?? plan.candidates?.height ?? 0;
+  const pixels = candidatePixels(plan.candidates);
   const candBytes = frameBytes(candW, candH, pixels);
   // Full-resolution buffers are recycled: allocating and freeing megabytes per frame fragments
   // the C heap (measured: +120 MB RSS on a 1080p minute), a fixed pool keeps memory flat.
@@ -251,7 +278,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
     let refs = 1;
     const data = f.data;
     const frame: CandidateFrame = {
-      index, time: f.t - t0, width: f.width, height: f.height, pixels, data, keyframe: f.keyframe,
+      index, time: f.t - t0, width: f.width, height: f.height, pixels, data, keyframe: f.keyframe, ...(f.jpeg ? { jpeg: f.jpeg, dataWidth: candW, dataHeight: candH } : {}),
       hold: () => { refs++; },
       drop: () => { if (--refs === 0) pool.release(data); },
     };
@@ -263,7 +290,7 @@ async function runSinglePass(plan: AnalysisPlan, probeNow: ProbeResult | undefin
   const reader = startDecodeReader({
     args,
     input: plan.file,
-    candidates: plan.candidates ? { width: candW, height: candH, bytes: candBytes, pool } : null,
+    candidates: plan.candidates ? { width: candW, height: candH, bytes: candBytes, pool, jpeg: plan.candidates.jpeg !== undefined } : null,
     ...(plan.signal ? { signal: plan.signal } : {}),
     ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
     ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),

@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import { spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
-import { BufferPool, ChunkQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
+import { BufferPool, ChunkQueue, JpegQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
 import { SIG_BYTES } from './signature.js';
 
 /** One decoded frame off a pipe. */
@@ -26,6 +26,8 @@ export interface DecodedFrame {
   height: number;
   /** `ana`: a fresh SIG_BYTES buffer; `cand`: a buffer of the candidates' pool (release it when done). */
   data: Buffer;
+  /** A candidate's JPEG, when ffmpeg encodes the candidates too (pipe 4). */
+  jpeg?: Buffer;
 }
 
 export interface DecodeReaderOptions {
@@ -33,8 +35,11 @@ export interface DecodeReaderOptions {
   args: string[];
   /** The input file, for error messages. */
   input: string;
-  /** Candidate frames on pipe 3: their picture size, bytes a frame and the pool their buffers come from; null: none. */
-  candidates: { width: number; height: number; bytes: number; pool: BufferPool } | null;
+  /**
+   * Candidate frames on pipe 3: their picture size, bytes a frame and the pool their buffers come
+   * from; `jpeg`: each one also comes encoded on pipe 4. null: none.
+   */
+  candidates: { width: number; height: number; bytes: number; pool: BufferPool; jpeg?: boolean } | null;
   signal?: AbortSignal;
   timeoutMs?: number;
   /**
@@ -74,6 +79,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
   const cand = o.candidates;
   const anaChunks = new ChunkQueue(SIG_BYTES);
   const candChunks = cand ? new ChunkQueue(cand.bytes, cand.pool) : null;
+  const jpegs = cand?.jpeg ? new JpegQueue() : null;
   /** Candidates read before their analysis twin. */
   const pendingCands: DecodedFrame[] = [];
   /** Frames ready to hand over, in order. */
@@ -84,10 +90,11 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
   let paused = false;
   let wakeDeliverer: (() => void) | null = null;
   let inputEnded = false;
+  let jpegFailure: unknown;
 
   const run = spawnFfmpeg(o.args, {
     input: o.input,
-    extraPipes: cand ? 1 : 0,
+    extraPipes: cand ? (jpegs ? 2 : 1) : 0,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
     onStderrLine: (line) => {
@@ -99,6 +106,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
   });
   const stdout = run.child.stdout as Readable;
   const fd3 = cand ? (run.child.stdio[3] as Readable) : null;
+  const fd4 = jpegs ? (run.child.stdio[4] as Readable) : null;
 
   const setPaused = (p: boolean): void => {
     // After exit only what the pipes still hold is left: read it, or their 'close' never comes.
@@ -109,18 +117,23 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
       stats.pauses++;
       stdout.pause();
       fd3?.pause();
+      fd4?.pause();
     } else {
       stdout.resume();
       fd3?.resume();
+      fd4?.resume();
     }
   };
 
   /** Pair complete pipe frames with their showinfo lines; move what is in order to `ready`. */
   function collect(final: boolean): void {
     if (candChunks) {
-      while (candMeta.length && candChunks.ready()) {
+      while (candMeta.length && candChunks.ready() && (!jpegs || jpegs.ready())) {
         const m = candMeta.shift() as ShowinfoMeta;
-        pendingCands.push({ kind: 'cand', t: m.pts * (tb.cand || 1), keyframe: m.keyframe, width: m.width || (cand?.width ?? 0), height: m.height || (cand?.height ?? 0), data: candChunks.take() });
+        pendingCands.push({
+          kind: 'cand', t: m.pts * (tb.cand || 1), keyframe: m.keyframe, width: m.width || (cand?.width ?? 0), height: m.height || (cand?.height ?? 0), data: candChunks.take(),
+          ...(jpegs ? { jpeg: jpegs.take() } : {}),
+        });
       }
     }
     for (;;) {
@@ -150,10 +163,22 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
 
   stdout.on('data', (c: Buffer) => { anaChunks.push(c); collect(false); });
   fd3?.on('data', (c: Buffer) => { candChunks?.push(c); collect(false); });
+  // A JPEG stream out of step is ffmpeg's fault or a bug of ours: stop rather than pair frames wrongly.
+  fd4?.on('data', (c: Buffer) => {
+    try {
+      jpegs?.push(c);
+    } catch (err) {
+      jpegFailure ??= err;
+      run.child.kill('SIGKILL');
+      return;
+    }
+    collect(false);
+  });
   run.child.once('exit', () => { exited = true; setPaused(false); });
   const closed = Promise.all([
     new Promise<void>((r) => stdout.once('close', () => r())),
     fd3 ? new Promise<void>((r) => fd3.once('close', () => r())) : Promise.resolve(),
+    fd4 ? new Promise<void>((r) => fd4.once('close', () => r())) : Promise.resolve(),
   ]);
 
   /** Hands frames over one at a time, waiting for the consumer's promise before the next. */
@@ -183,6 +208,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
     try {
       stderrTail = await run.done;
     } catch (err) {
+      if (jpegFailure) throw jpegFailure;
       // The consumer's own failure explains the kill better than "ffmpeg was killed".
       await Promise.race([delivered, Promise.resolve()]);
       throw err;

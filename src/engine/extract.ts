@@ -8,7 +8,7 @@ import { runAnalysis, type CandidateFrame } from './analyze.js';
 import { analysisSkip, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
 import { bufferSize } from './filters.js';
-import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming, preloadEncoder } from './image.js';
+import { CONTENT_TYPE, dHash, EXT, FrameEncoder, hamming, jpegQscale, preloadEncoder } from './image.js';
 import { SizeChanges } from './input-changes.js';
 import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -72,7 +72,8 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
   if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
-    const probe = await probeVideo(file, { signal: inner.signal, onStarted: preloadEncoder, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    // sharp is loaded (160 ms, and its native memory) only when it will encode.
+    const probe = await probeVideo(file, { signal: inner.signal, ...(ffmpegEncodesAll(o) ? {} : { onStarted: preloadEncoder }), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const probeMs = performance.now() - started;
     await options.onProbe?.(probe.info);
     const job = new ExtractionJob(file, probe, o, options);
@@ -172,13 +173,32 @@ class ExtractionJob {
   private readonly from: number;
   private readonly until: number;
 
+  /**
+   * `--mode all` as JPEG: ffmpeg encodes every frame in the decoding process, and node gets the
+   * JPEGs and each frame's luma plane (for sharpness). Encoding in sharp meant piping 2.7 MB of RGB
+   * a 720p frame and encoding on libuv's threads: 1.46x the wall time of ffmpeg's own JPEG dump,
+   * and 400 MB at 1080p (sharp's output buffers wait for the detector to settle each frame).
+   * FRAMES_ALL_ENCODER=sharp keeps the old way (the bench compares them).
+   */
+  private readonly ffmpegEncodes: boolean;
+
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
+    this.ffmpegEncodes = ffmpegEncodesAll(o);
     this.detector = new SceneDetector(
       { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
       (b) => this.onBoundary(b),
     );
     // Every frame: encode on every core (the decoder's threads are mostly waiting on us then).
-    if (o.mode === 'all') {
+    if (o.mode === 'all' && this.ffmpegEncodes) {
+      // ffmpeg encodes every frame itself (see run): nothing for sharp to do.
+      this.encoder = new FrameEncoder(o.format, o.quality);
+      // Above 720p one decoder thread: each frame thread holds its own frames (1080p, 20 s: peak
+      // tree RSS 287 MB with one, 304 with two, 317 with ffmpeg's default of three; about as fast,
+      // the JPEG encoder's slice threads keep the second core busy). FRAMES_DECODE_THREADS overrides.
+      const t = Number(process.env.FRAMES_DECODE_THREADS);
+      if (Number.isInteger(t) && t >= 1) this.decoderThreads = t;
+      else if (probe.info.width * probe.info.height > 1280 * 720) this.decoderThreads = 1;
+    } else if (o.mode === 'all') {
       const encoders = encodeParallelism();
       this.encoder = new FrameEncoder(o.format, o.quality, encoders, true);
       // Every frame costs more to encode than to decode: the encoders get the cores and the
@@ -223,8 +243,9 @@ class ExtractionJob {
     height = Math.max(2, height);
     this.picture = { width, height };
     const all = o.mode === 'all';
-    // Every frame is encoded in `all` mode: ffmpeg converts to RGB (see PixelLayout).
-    const pixels = all ? 'rgb24' : 'yuv420p';
+    // Every frame is encoded in `all` mode: as JPEG by ffmpeg itself, else ffmpeg converts to RGB
+    // for sharp (see PixelLayout).
+    const pixels = all ? (this.ffmpegEncodes ? 'gray' : 'rgb24') : 'yuv420p';
     const buffer = bufferSize(width, height, pixels);
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
@@ -242,7 +263,7 @@ class ExtractionJob {
       probe: this.probe,
       skip: analysisSkip(this.probe, all),
       skipLoopFilter: false,
-      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step, pixels, ...(targets ? { targets } : {}) },
+      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step, pixels, ...(targets ? { targets } : {}), ...(this.ffmpegEncodes ? { jpeg: { qscale: jpegQscale(o.quality), ...lumaSize(width, height) } } : {}) },
       chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
       ...(all ? { decoderThreads: this.decoderThreads } : {}),
       ...(this.window ? { window: this.window } : {}),
@@ -445,13 +466,18 @@ class ExtractionJob {
       encoded: null,
     };
     if (pick.reason === 'scene') this.scenePickFrames.push(c.index);
-    c.hold();
-    this.unencoded++;
-    p.encoded = this.encoder.encode(c, () => {
-      c.drop();
-      this.unencoded--;
-      this.freeRoom();
-    }, this.picture);
+    if (c.jpeg) {
+      // Encoded by ffmpeg already: the luma plane is no longer needed once sharpness is known.
+      p.encoded = Promise.resolve(c.jpeg);
+    } else {
+      c.hold();
+      this.unencoded++;
+      p.encoded = this.encoder.encode(c, () => {
+        c.drop();
+        this.unencoded--;
+        this.freeRoom();
+      }, this.picture);
+    }
     p.encoded.catch(() => undefined); // surfaced when awaited
     // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).
     let i = this.pending.length;
@@ -556,6 +582,24 @@ function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
     Math.abs(a.stats.meanY - b.stats.meanY) < 12 &&
     Math.abs(a.stats.meanU - b.stats.meanU) < 8 &&
     Math.abs(a.stats.meanV - b.stats.meanV) < 8;
+}
+
+/**
+ * The luma plane node gets for sharpness when ffmpeg encodes (`--mode all` JPEG): area-downscaled
+ * to at most LUMA_MAX_WIDTH wide. The full plane of every frame through a pipe cost more than the
+ * rest of node's work (20 s of 720p: 550 MB; 4.8 s against 5.3 s at 640 wide, and at 1080p node's
+ * peak RSS 184 -> 166 MB, the pipe's chunks being garbage that waits for V8's next collection).
+ * Sharpness is then measured at that scale: comparable among these frames, not with other modes'.
+ */
+const LUMA_MAX_WIDTH = 640;
+function lumaSize(width: number, height: number): { lumaWidth: number; lumaHeight: number } {
+  if (width <= LUMA_MAX_WIDTH) return { lumaWidth: width, lumaHeight: height };
+  return { lumaWidth: LUMA_MAX_WIDTH, lumaHeight: Math.max(2, Math.round((height * LUMA_MAX_WIDTH) / width)) };
+}
+
+/** `--mode all` JPEG: encoded by ffmpeg in the decoding process (ExtractionJob.ffmpegEncodes). */
+function ffmpegEncodesAll(o: ResolvedOptions): boolean {
+  return o.mode === 'all' && o.format === 'jpeg' && process.env.FRAMES_ALL_ENCODER !== 'sharp';
 }
 
 /** Encodes at once in `all` mode: one per core (FRAMES_ENCODE_THREADS overrides), at most 4. */

@@ -10,11 +10,13 @@ import { SIG_H, SIG_W } from './signature.js';
  * own (SIMD) conversion to packed RGB replaces a conversion in JavaScript on node's main thread,
  * which was the largest cost of that mode (5.3 s of a 20 s 720p run).
  */
-export type PixelLayout = 'yuv420p' | 'rgb24';
+export type PixelLayout = 'yuv420p' | 'rgb24' | 'gray';
+// 'gray': the luma plane alone, when ffmpeg encodes the frames itself (JPEG in `--mode all`) and
+// node needs the pixels only to measure sharpness.
 
 /** Bytes of one candidate frame in its buffer. */
 export function frameBytes(width: number, height: number, pixels: PixelLayout): number {
-  return pixels === 'rgb24' ? width * height * 3 : width * height * 1.5;
+  return pixels === 'rgb24' ? width * height * 3 : pixels === 'gray' ? width * height : width * height * 1.5;
 }
 
 /** Frame times to pick: `firstSec + k * everySec` (k >= 0), in seconds. */
@@ -42,6 +44,8 @@ export interface CandidateGeometry {
   deinterlace: boolean;
   /** Default yuv420p. */
   pixels?: PixelLayout;
+  /** `gray`: the luma plane's size (downscaled from the picture's where smaller). */
+  luma?: { width: number; height: number };
 }
 
 /**
@@ -53,7 +57,8 @@ export function analysisChain(): string {
 }
 
 /**
- * The candidate chain. The scale is always there: it passes frames of the target size through
+ * The candidate chain, from the split's output to the labelled outputs: `[bo]` (the pixels, pipe 3)
+ * and, for `gray`, `[jo]` (the same frames for ffmpeg's JPEG encoder, pipe 4). The scale is always there: it passes frames of the target size through
  * untouched, and scales a picture that changed size mid-stream back to the first size, so every
  * buffer has the size the reader expects (without it, 720p frames after a 360p start were read as
  * 360p buffers and came out black). Deinterlacing comes before the decimating `select`: bwdif needs
@@ -67,12 +72,21 @@ export function candidateChain(g: CandidateGeometry): string {
   const dy = g.bufferHeight - g.height;
   // RGB holds any size as it is. 4:2:0 with odd sizes: pad in 4:4:4 (pad on 4:2:0 would drop the odd column) with the edge pixels repeated,
   // so the chroma of the last column is not mixed with black; the encoder crops the pad off again.
+  const base = `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1`;
+  if (g.pixels === 'gray') {
+    // One showinfo line per frame, before the split; the encoder gets full-range 4:2:0, as in
+    // ffmpeg's own JPEG output (so the frames are those of `ffmpeg -i v out/%05d.jpg`), and node
+    // the decoded luma plane untouched.
+    const l = g.luma ?? { width: g.width, height: g.height };
+    const lumaScale = l.width !== g.width || l.height !== g.height ? `,scale=${l.width}:${l.height}:flags=area` : '';
+    return `${base},format=yuv420p,showinfo@cand=checksum=0,split=2[cg][cj];[cg]extractplanes=y${lumaScale}[bo];[cj]format=yuvj420p[jo]`;
+  }
   const fmt = g.pixels === 'rgb24'
     ? 'format=rgb24'
     : dx || dy
     ? `format=yuv444p,pad=${g.bufferWidth}:${g.bufferHeight}:0:0,fillborders=right=${dx}:bottom=${dy}:mode=smear,format=yuv420p`
     : 'format=yuv420p';
-  return `${deint}${select}scale=${g.width}:${g.height}:flags=bicubic,setsar=1,${fmt},showinfo@cand=checksum=0`;
+  return `${base},${fmt},showinfo@cand=checksum=0[bo]`;
 }
 
 /**
@@ -88,6 +102,6 @@ function targetSelect(first: number, every: number): string {
 
 /** The buffer size that holds a picture of this size: even for 4:2:0, the picture itself for RGB. */
 export function bufferSize(width: number, height: number, pixels: PixelLayout = 'yuv420p'): { bufferWidth: number; bufferHeight: number } {
-  if (pixels === 'rgb24') return { bufferWidth: width, bufferHeight: height };
+  if (pixels !== 'yuv420p') return { bufferWidth: width, bufferHeight: height };
   return { bufferWidth: width + (width % 2), bufferHeight: height + (height % 2) };
 }

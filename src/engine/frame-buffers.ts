@@ -81,3 +81,89 @@ export function readShowinfoLine(line: string, state: ShowinfoState): { which: '
   const size = /s:(\d+)x(\d+)/.exec(body);
   return { which, meta: { pts: Number(n[1]), keyframe: /iskey:1/.test(body), width: size ? Number(size[1]) : 0, height: size ? Number(size[2]) : 0 } };
 }
+
+/**
+ * Splits a stream of concatenated JPEG images (ffmpeg's `image2pipe` muxer) into one buffer per
+ * image. Segments are walked by their lengths up to the scan, then the entropy-coded data is
+ * scanned for the next marker that is not a stuffed byte (FF 00) or a restart (FF D0-D7): the
+ * end of image. A search for FF D9 alone could end inside a header (a quantisation table may hold
+ * those bytes).
+ */
+export class JpegQueue {
+  /** The current image's bytes so far, in one buffer reused for every image (grown by doubling). */
+  private acc: Buffer = Buffer.allocUnsafe(256 * 1024);
+  private len = 0;
+  /** Parse state of the current image, in bytes from its start. */
+  private pos = 0;
+  private inScan = false;
+  private readonly images: Buffer[] = [];
+
+  push(b: Buffer): void {
+    if (this.len + b.length > this.acc.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.acc.length, this.len + b.length));
+      this.acc.copy(grown, 0, 0, this.len);
+      this.acc = grown;
+    }
+    b.copy(this.acc, this.len);
+    this.len += b.length;
+    for (;;) {
+      const end = this.scan();
+      if (!end) return;
+      // A copy of its own: the accumulator is reused for the next image.
+      this.images.push(Buffer.from(this.acc.subarray(0, end)));
+      this.acc.copyWithin(0, end, this.len);
+      this.len -= end;
+      this.pos = 0;
+      this.inScan = false;
+    }
+  }
+
+  ready(): boolean {
+    return this.images.length > 0;
+  }
+
+  take(): Buffer {
+    const b = this.images.shift();
+    if (!b) throw new Error('JpegQueue: no complete image');
+    return b;
+  }
+
+  /** Bytes received that do not complete an image (at the end of the stream: a truncated one). */
+  get leftover(): number {
+    return this.len;
+  }
+
+  /** The length of the first image if it is complete, else 0 (state kept for the next call). */
+  private scan(): number {
+    const b = this.acc.subarray(0, this.len);
+    if (this.pos === 0) {
+      if (b.length < 2) return 0;
+      if (b[0] !== 0xff || b[1] !== 0xd8) throw new Error(`ffmpeg's JPEG stream is out of step: expected an image start, got 0x${b.subarray(0, 2).toString('hex')}`);
+      this.pos = 2;
+    }
+    let p = this.pos;
+    while (!this.inScan) {
+      if (p + 2 > b.length) { this.pos = p; return 0; }
+      if (b[p] !== 0xff) throw new Error(`ffmpeg's JPEG stream is out of step: expected a marker at byte ${p}`);
+      const marker = b[p + 1] as number;
+      if (marker === 0xff) { p++; continue; } // fill byte
+      if (marker === 0xd9) { this.pos = p; return p + 2; }
+      if (p + 4 > b.length) { this.pos = p; return 0; }
+      const len = b.readUInt16BE(p + 2);
+      if (p + 2 + len > b.length) { this.pos = p; return 0; }
+      p += 2 + len;
+      if (marker === 0xda) this.inScan = true; // start of scan: entropy-coded data follows
+    }
+    for (;;) {
+      const i = b.indexOf(0xff, p);
+      if (i < 0 || i + 1 >= b.length) { this.pos = i < 0 ? b.length : i; return 0; }
+      const m = b[i + 1] as number;
+      if (m === 0x00 || m === 0xff || (m >= 0xd0 && m <= 0xd7)) { p = i + (m === 0xff ? 1 : 2); continue; }
+      if (m === 0xd9) return i + 2;
+      // Another segment between scans (progressive or multi-scan images): walk it as a header.
+      this.inScan = false;
+      this.pos = i;
+      return this.scan();
+    }
+  }
+}

@@ -111,6 +111,8 @@ export interface ChunkArgs {
   candW: number;
   candH: number;
   pixels: PixelLayout;
+  /** Candidates also come as ffmpeg's JPEGs (pipe 4). */
+  jpeg: boolean;
 }
 
 /** Frames a live chunk may have waiting for the consumer before its ffmpeg is paused. */
@@ -148,7 +150,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     let refs = 1;
     const data = e.data;
     const frame: CandidateFrame = {
-      index, time: e.t - t0, width: e.width, height: e.height, pixels: args.pixels, data, keyframe: e.keyframe,
+      index, time: e.t - t0, width: e.width, height: e.height, pixels: args.pixels, data, keyframe: e.keyframe, ...(e.jpeg ? { jpeg: e.jpeg, dataWidth: args.candW, dataHeight: args.candH } : {}),
       hold: () => { refs++; },
       drop: () => { if (--refs === 0) pool.release(data); },
     };
@@ -219,7 +221,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     const reader = startDecodeReader({
       args: ffArgs,
       input: plan.file,
-      candidates: plan.candidates ? { width: args.candW, height: args.candH, bytes: candBytes, pool } : null,
+      candidates: plan.candidates ? { width: args.candW, height: args.candH, bytes: candBytes, pool, jpeg: args.jpeg } : null,
       signal: inner.signal,
       ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
       ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),

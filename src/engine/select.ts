@@ -228,5 +228,5 @@ export class TimeSlots {
 }
 
 export function sharpnessOf(c: CandidateFrame): number {
-  return laplacianVariance(c.data, c.width, c.height, c.pixels);
+  return laplacianVariance(c.data, c.dataWidth ?? c.width, c.dataHeight ?? c.height, c.pixels);
 }

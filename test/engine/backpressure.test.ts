@@ -10,8 +10,8 @@ import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
 import type { DecodeReaderStats } from '../../src/engine/decode-reader.js';
 import { probeVideo, type ProbeResult } from '../../src/engine/probe.js';
 import { collectFrames, extractFrames } from '../../src/engine/extract.js';
-import { BufferPool } from '../../src/engine/frame-buffers.js';
-import { FrameEncoder } from '../../src/engine/image.js';
+import { BufferPool, JpegQueue } from '../../src/engine/frame-buffers.js';
+import { FrameEncoder, jpegQscale } from '../../src/engine/image.js';
 import { concatClip, exec, makeTmp, removeTmp, shot } from './helpers.js';
 import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
 
@@ -130,6 +130,52 @@ describe('backpressure (decode reader)', () => {
     expect(slow).toEqual(fast);
   }, 120_000);
 
+  it('--mode all as JPEG is encoded by ffmpeg: the same bytes as `ffmpeg -q:v N out/%d.jpg`, every frame in order', async () => {
+    const { frames, result } = await collectFrames(clip, { mode: 'all', quality: 85 });
+    expect(frames).toHaveLength(420);
+    const ref = path.join(dir, 'ref-jpeg');
+    const { mkdir, readFile } = await import('node:fs/promises');
+    await mkdir(ref, { recursive: true });
+    // quality 85 is qscale 5 (jpegQscale); ffmpeg's own JPEG dump of the same file at that qscale.
+    const r = await exec(resolveFfmpeg(), ['-v', 'error', '-i', clip, '-an', '-q:v', String(jpegQscale(85)), '-y', path.join(ref, '%d.jpg')]);
+    expect(r.code).toBe(0);
+    for (const k of [0, 1, 209, 210, 333, 419]) {
+      const f = frames[k] as (typeof frames)[number];
+      expect(f.frame).toBe(k);
+      expect(f.data.equals(await readFile(path.join(ref, `${k + 1}.jpg`)))).toBe(true);
+    }
+    // Sharpness is measured (on the luma plane), not left at zero: the mandelbrot half is busier.
+    expect(result.frames.every((x) => x.sharpness > 0)).toBe(true);
+  }, 120_000);
+
+  it('--mode all as JPEG through a slow caller: ffmpeg is paused, the JPEGs held stay bounded', async () => {
+    // JPEGs taken off ffmpeg's pipe but not yet handed to the caller. They wait for the detector to
+    // settle their scene (up to 2.8 s, 84 frames here) and for the caller (8 ready at most); without
+    // backpressure the decoder (much faster than this caller) would run ahead by hundreds.
+    const take = JpegQueue.prototype.take;
+    let taken = 0;
+    let yielded = 0;
+    let ahead = 0;
+    JpegQueue.prototype.take = function (this: JpegQueue) {
+      taken++;
+      ahead = Math.max(ahead, taken - yielded);
+      return take.call(this);
+    };
+    try {
+      const run = extractFrames(clip, { mode: 'all' });
+      for (let r = await run.next(); !r.done; r = await run.next()) {
+        yielded++;
+        await sleep(4);
+      }
+      expect(yielded).toBe(420);
+      expect(taken).toBe(420);
+      expect(ahead).toBeGreaterThan(8);
+      expect(ahead).toBeLessThanOrEqual(110);
+    } finally {
+      JpegQueue.prototype.take = take;
+    }
+  }, 120_000);
+
   it('--mode all with encoding slower than decoding: the frames held stay bounded (no pile-up)', async () => {
     // Fault injection: every encode settles 8 ms late, so the decoder is always ahead. Waking the
     // decoder each time the caller took a frame once let one more frame in per take while encodes
@@ -147,6 +193,8 @@ describe('backpressure (decode reader)', () => {
     };
     const saved = process.env.FRAMES_ENCODE_THREADS;
     process.env.FRAMES_ENCODE_THREADS = '1';
+    // sharp encodes (PNG, WebP, or FRAMES_ALL_ENCODER=sharp): JPEG is encoded by ffmpeg itself.
+    process.env.FRAMES_ALL_ENCODER = 'sharp';
     try {
       const run = extractFrames(clip, { mode: 'all' });
       let n = 0;
@@ -160,6 +208,7 @@ describe('backpressure (decode reader)', () => {
       BufferPool.prototype.acquire = acquire;
       if (saved === undefined) delete process.env.FRAMES_ENCODE_THREADS;
       else process.env.FRAMES_ENCODE_THREADS = saved;
+      delete process.env.FRAMES_ALL_ENCODER;
     }
   }, 120_000);
 
