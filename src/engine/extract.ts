@@ -27,12 +27,16 @@ const CANDIDATE_STEP_SEC = 0.4;
 const RESERVOIR_BYTES = 24 * 1024 * 1024;
 /**
  * Memory for the candidates of a chunk decoded ahead of the one being handed over (parallel-decode.ts),
- * and the shortest chunk worth it. Measured on the 60 s 720p bench video (Node 22): two 30 s chunks
- * 2.47 s, four 15 s chunks 2.78 s, eight 7.5 s chunks 2.8-3.7 s (each process costs start-up, and
- * the scheduler waits for node more often), at about the same peak tree memory (330-360 MB, 1 and
- * 5 min). 1080p frames would get 16 s chunks: 1080p is decoded in one pass, which keeps it under 300 MB.
+ * and the shortest chunk worth it. A chunk is as long as its candidates fit this budget, so it
+ * decides which sizes are chunked at all. 48 MB: 480p and smaller get 30 s chunks; 720p would get
+ * 14 s, under the minimum, so it is decoded in one pass like 1080p. With 128 MB, 720p took two
+ * 30 s chunks: 60 s of 720p in 4.3-4.5 s at 340 MB peak tree RSS against 4.7-4.85 s at 205 MB in
+ * one pass, and 20 s in 2.35-2.45 s at 277 MB against 2.15-2.2 s at 199 MB (2026-12-03): 8% of
+ * speed on long clips was not worth 135 MB (a Lambda's memory is its price), and 720p needed more
+ * memory than 1080p. Earlier, on the 60 s clip: two 30 s chunks 2.47 s, four 15 s 2.78 s, eight 7.5 s
+ * 2.8-3.7 s (each process costs start-up, and the scheduler waits for node more often).
  */
-const AHEAD_BYTES = 128 * 1024 * 1024;
+const AHEAD_BYTES = 48 * 1024 * 1024;
 const EXTRACT_MIN_CHUNK_SEC = 20;
 const MAX_CHUNK_SEC = 30;
 /**
