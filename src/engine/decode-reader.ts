@@ -215,6 +215,15 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
     }
     await closed;
     collect(true);
+    // Every candidate ffmpeg announced has its JPEG: a frame left without one, or half an image on
+    // the pipe, would be a frame lost without a word.
+    if (jpegs && (jpegs.leftover > 0 || (candMeta.length > 0 && candChunks?.ready()))) {
+      const err = new Error(`ffmpeg's JPEG stream ended early: ${candMeta.length} announced frame(s) without an image, ${jpegs.leftover} byte(s) of an unfinished one`);
+      inputEnded = true;
+      wake();
+      await delivered.catch(() => undefined);
+      throw err;
+    }
     inputEnded = true;
     wake();
     await delivered;

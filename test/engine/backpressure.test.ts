@@ -148,6 +148,30 @@ describe('backpressure (decode reader)', () => {
     expect(result.frames.every((x) => x.sharpness > 0)).toBe(true);
   }, 120_000);
 
+  it('--mode all as JPEG: a JPEG stream that ends before its frames fails the run and says so', async () => {
+    // Fault injection: the JPEG pipe's bytes stop reaching the queue after 100 KB, as if ffmpeg's
+    // encoder output were cut off; the frames announced on stderr then have no image.
+    const push = JpegQueue.prototype.push;
+    let seen = 0;
+    JpegQueue.prototype.push = function (this: JpegQueue, b: Buffer) {
+      seen += b.length;
+      if (seen - b.length < 100_000) push.call(this, seen > 100_000 ? b.subarray(0, b.length - (seen - 100_000)) : b);
+    };
+    try {
+      const got: number[] = [];
+      let err: unknown;
+      try {
+        for await (const f of extractFrames(clip, { mode: 'all' })) got.push(f.frame);
+      } catch (e) {
+        err = e;
+      }
+      expect(String(err)).toMatch(/JPEG stream ended early: \d+ announced frame\(s\) without an image/);
+      expect(got.length).toBeLessThan(420);
+    } finally {
+      JpegQueue.prototype.push = push;
+    }
+  }, 120_000);
+
   it('--mode all as JPEG through a slow caller: ffmpeg is paused, the JPEGs held stay bounded', async () => {
     // JPEGs taken off ffmpeg's pipe but not yet handed to the caller. They wait for the detector to
     // settle their scene (up to 2.8 s, 84 frames here) and for the caller (8 ready at most); without
