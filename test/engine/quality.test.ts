@@ -92,6 +92,22 @@ describe('upright frames for rotated video', () => {
       expect([f.width, f.height]).toEqual([H, W]);
       expect(corners(px)).toEqual(expected);
     }
+    // `--mode all` JPEG is encoded by ffmpeg, not sharp: the same upright picture, and maxWidth
+    // applies to it too (the JPEG's own size is what the frame reports).
+    const all = await collectFrames(clips.rotated, { mode: 'all' });
+    const small = await collectFrames(clips.rotated, { mode: 'all', maxWidth: 60 });
+    expect(all.frames).toHaveLength(60);
+    expect(small.frames).toHaveLength(60);
+    for (const f of [all.frames[0], all.frames[59]] as EncodedFrame[]) {
+      const px = await rgbOf(f.data);
+      expect([px.width, px.height, f.width, f.height]).toEqual([H, W, H, W]);
+      expect(corners(px)).toEqual(expected);
+    }
+    for (const f of [small.frames[0], small.frames[59]] as EncodedFrame[]) {
+      const px = await rgbOf(f.data);
+      expect([px.width, px.height]).toEqual([60, 80]);
+      expect([f.width, f.height]).toEqual([60, 80]);
+    }
   });
 });
 
