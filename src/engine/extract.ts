@@ -14,7 +14,7 @@ import { TOOL_VERSION } from './manifest.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { probeVideo, type ProbeResult } from './probe.js';
 import { sceneFromBoundaries, type SceneSpan } from './scenes.js';
-import { frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
+import { chromaDistance, chromaLayout, frameStats, pickFromScene, Reservoir, sharpnessOf, TimeSlots, type FramePick, type FrameStats } from './select.js';
 import { makeSignature } from './signature.js';
 import type { EncodedFrame, ExtractionResult, ExtractOptions, FrameRecord } from './types.js';
 import { WindowFrames, windowOf, type FrameWindow } from './window.js';
@@ -55,6 +55,8 @@ interface PendingPick {
   scene: number;
   hash: bigint;
   stats: FrameStats;
+  /** Where the colours are (chromaLayout), for dedupe. */
+  chroma: Uint8Array;
   sceneLen: number;
   encoded: Promise<Buffer> | null;
 }
@@ -116,6 +118,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
       ...detection,
       frames: emitted,
       fallbackUsed: job.fallbackUsed,
+      duplicateScenes: duplicateScenes(job.dedupedFrom, emitted),
       settings: {
         threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, mode: o.mode, framesPerScene: o.framesPerScene,
         interval: o.interval, minFrames: o.minFrames, format: o.format, dedupe: o.dedupe, quality: o.quality,
@@ -159,6 +162,8 @@ class ExtractionJob {
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
   private readonly emittedHashes: Fingerprint[] = [];
+  /** Scenes with a pick dropped as a near-duplicate, and the earlier scene it repeated. */
+  readonly dedupedFrom = new Map<number, number>();
   /** Frames of every scene pick queued so far (hybrid drops interval picks near them). */
   private scenePickFrames: number[] = [];
   private sceneStart: Boundary | null = null;
@@ -360,9 +365,15 @@ class ExtractionJob {
         if (this.nearScenePick(head)) continue;
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
-        if (this.o.dedupe && head.pick.reason === 'scene' && this.emittedHashes.some((h) => h.scene !== head.scene && isNearDuplicate(h, head))) continue;
+        if (this.o.dedupe && head.pick.reason === 'scene') {
+          const twin = this.emittedHashes.find((h) => h.scene !== head.scene && isNearDuplicate(h, head));
+          if (twin) {
+            if (!this.dedupedFrom.has(head.scene)) this.dedupedFrom.set(head.scene, twin.scene);
+            continue;
+          }
+        }
         // Only what dedupe needs: the pick itself holds the encoded image.
-        if (head.pick.reason === 'scene') this.emittedHashes.push({ scene: head.scene, hash: head.hash, stats: head.stats });
+        if (head.pick.reason === 'scene') this.emittedHashes.push({ scene: head.scene, hash: head.hash, stats: head.stats, chroma: head.chroma });
         return head;
       }
       if (this.finished && !this.pending.length) return null;
@@ -467,6 +478,7 @@ class ExtractionJob {
       // Only scene picks are compared for near-duplicates: every frame of `all` mode skips the cost.
       hash: pick.reason === 'scene' ? dHash(c.data, c.width, c.height, c.pixels) : 0n,
       stats: pick.reason === 'scene' ? frameStats(c) : NO_STATS,
+      chroma: pick.reason === 'scene' ? chromaLayout(c) : NO_CHROMA,
       encoded: null,
     };
     if (pick.reason === 'scene') this.scenePickFrames.push(c.index);
@@ -576,16 +588,25 @@ class ExtractionJob {
   }
 }
 
-type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats'>;
+type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats' | 'chroma'>;
 
 const NO_STATS: FrameStats = { meanY: 0, sdY: 0, meanU: 0, meanV: 0 };
+const NO_CHROMA = new Uint8Array(0);
+/**
+ * Mean difference of the chroma layouts (0-255) at or below which colours count as in the same
+ * places. The same shot cut back to differs by 0-3; a gradient card with its colour channels
+ * rotated has the same dHash and mean colour but differs by far more. Without it, 11 of the bench
+ * film's 216 shots lost every frame to dedupe (low-complexity test cards in other colours).
+ */
+const DUPLICATE_CHROMA = 6;
 
 /** Same structure (dHash) and same colours: a flat blue and a flat red frame share a hash but are not duplicates. */
 function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
   return hamming(a.hash, b.hash) <= DUPLICATE_BITS &&
     Math.abs(a.stats.meanY - b.stats.meanY) < 12 &&
     Math.abs(a.stats.meanU - b.stats.meanU) < 8 &&
-    Math.abs(a.stats.meanV - b.stats.meanV) < 8;
+    Math.abs(a.stats.meanV - b.stats.meanV) < 8 &&
+    chromaDistance(a.chroma, b.chroma) <= DUPLICATE_CHROMA;
 }
 
 /**
@@ -599,6 +620,12 @@ const LUMA_MAX_WIDTH = 640;
 function lumaSize(width: number, height: number): { lumaWidth: number; lumaHeight: number } {
   if (width <= LUMA_MAX_WIDTH) return { lumaWidth: width, lumaHeight: height };
   return { lumaWidth: LUMA_MAX_WIDTH, lumaHeight: Math.max(2, Math.round((height * LUMA_MAX_WIDTH) / width)) };
+}
+
+/** Scenes left without a frame because dedupe dropped every pick of theirs (see ExtractionResult). */
+function duplicateScenes(dedupedFrom: ReadonlyMap<number, number>, emitted: readonly FrameRecord[]): Array<{ scene: number; of: number }> {
+  const withFrames = new Set(emitted.map((f) => f.scene));
+  return [...dedupedFrom].filter(([scene]) => !withFrames.has(scene)).map(([scene, of]) => ({ scene, of })).sort((a, b) => a.scene - b.scene);
 }
 
 /** `--mode all` JPEG: encoded by ffmpeg in the decoding process (ExtractionJob.ffmpegEncodes). */

@@ -23,6 +23,7 @@ export function buildManifest(result: ExtractionResult, now: Date = new Date()):
     warnings: result.warnings,
     frames: result.frames,
     fallbackUsed: result.fallbackUsed,
+    duplicateScenes: result.duplicateScenes,
     settings: result.settings,
     tool: { name: TOOL_NAME, version: result.toolVersion },
     createdAt: now.toISOString(),

@@ -7,7 +7,7 @@ import type { CandidateFrame } from './analyze.js';
 import { laplacianVariance } from './image.js';
 import type { SceneSpan } from './scenes.js';
 // Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
-const { abs, floor, max, sqrt } = Math;
+const { abs, floor, max, round, sqrt } = Math;
 
 /** Full-resolution frames below this luma standard deviation are near-uniform (black, white, flat). */
 export const BLANK_STDEV = 6;
@@ -100,6 +100,66 @@ function rgbStats(c: CandidateFrame): FrameStats {
   }
   const meanY = sum / max(1, n);
   return { meanY, sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)), meanU: su / max(1, n), meanV: sv / max(1, n) };
+}
+
+/** Cells per side of chromaLayout's grid. */
+export const CHROMA_GRID = 4;
+
+/**
+ * Mean U and V of each cell of a CHROMA_GRID x CHROMA_GRID grid (U of every cell, then V): where
+ * the colours are, which dHash (luma only) and the global means cannot tell. Two slides of one
+ * template, or a gradient test card with its colour channels rotated, share both.
+ */
+export function chromaLayout(c: CandidateFrame): Uint8Array {
+  const n = CHROMA_GRID;
+  const out = new Uint8Array(2 * n * n);
+  if (c.pixels === 'gray') return out;
+  const sum = new Float64Array(2 * n * n);
+  const cnt = new Float64Array(n * n);
+  const step = sampleStep(c);
+  const d = c.data;
+  if (c.pixels === 'rgb24') {
+    for (let y = 0; y < c.height; y += step) {
+      const cy = floor((y * n) / c.height);
+      for (let x = 0; x < c.width; x += step) {
+        const o = (y * c.width + x) * 3;
+        const r = d[o] as number;
+        const g = d[o + 1] as number;
+        const b = d[o + 2] as number;
+        const k = cy * n + floor((x * n) / c.width);
+        sum[k] = (sum[k] as number) + ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
+        sum[n * n + k] = (sum[n * n + k] as number) + ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+        cnt[k] = (cnt[k] as number) + 1;
+      }
+    }
+  } else {
+    const cw = c.width >> 1;
+    const ch = c.height >> 1;
+    const uOff = c.width * c.height;
+    const vOff = uOff + cw * ch;
+    for (let y = 0; y < ch; y += step) {
+      const cy = floor((y * n) / ch);
+      for (let x = 0; x < cw; x += step) {
+        const k = cy * n + floor((x * n) / cw);
+        sum[k] = (sum[k] as number) + (d[uOff + y * cw + x] as number);
+        sum[n * n + k] = (sum[n * n + k] as number) + (d[vOff + y * cw + x] as number);
+        cnt[k] = (cnt[k] as number) + 1;
+      }
+    }
+  }
+  for (let k = 0; k < n * n; k++) {
+    const m = max(1, cnt[k] as number);
+    out[k] = round((sum[k] as number) / m);
+    out[n * n + k] = round((sum[n * n + k] as number) / m);
+  }
+  return out;
+}
+
+/** Mean absolute difference of two chroma layouts (0..255). */
+export function chromaDistance(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += abs((a[i] as number) - (b[i] as number));
+  return a.length ? s / a.length : 0;
 }
 
 export interface FramePick {

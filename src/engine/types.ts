@@ -148,6 +148,11 @@ export interface ExtractionResult extends DetectionResult {
   frames: FrameRecord[];
   /** True when there were fewer scenes than minFrames and evenly spaced frames were used. */
   fallbackUsed: boolean;
+  /**
+   * Scenes left without a frame because every pick of theirs was a near-duplicate of a frame of an
+   * earlier scene (`of`): a shot cut back to, or one that looks the same. Empty without dedupe.
+   */
+  duplicateScenes: Array<{ scene: number; of: number }>;
   settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>> &
     Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>;
   toolVersion: string;
@@ -163,6 +168,8 @@ export interface Manifest {
   warnings: string[];
   frames: FrameRecord[];
   fallbackUsed: boolean;
+  /** ExtractionResult.duplicateScenes (absent in manifests written before it existed). */
+  duplicateScenes?: ExtractionResult['duplicateScenes'];
   settings: ExtractionResult['settings'];
   tool: { name: string; version: string };
   createdAt: string;

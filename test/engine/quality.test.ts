@@ -16,7 +16,7 @@ const H = 120;
 
 let tmp: string;
 const clips = {
-  rotated: '', blackMiddle: '', dissolve: '', blurred: '', aba: '', single: '', multi: '',
+  rotated: '', blackMiddle: '', dissolve: '', blurred: '', aba: '', recolored: '', single: '', multi: '',
 };
 let multiCuts: number[] = [];
 /** The dissolve's span: frames that are neither pure A nor pure B. */
@@ -48,6 +48,13 @@ beforeAll(async () => {
       shot(`smptebars=s=${W}x${H}:r=${FPS}`, 2),
       shot(`testsrc=s=${W}x${H}:r=${FPS},hue=h=140`, 2),
       shot(`smptebars=s=${W}x${H}:r=${FPS}`, 2),
+    ]),
+    // A, B, then A with its colour channels rotated (red -> green -> blue -> red): the same luma
+    // structure and the same mean colour, but a different picture (two slides of one template).
+    concatClip(clips.recolored, [
+      shot(`rgbtestsrc=s=${W}x${H}:r=${FPS}`, 2),
+      shot(`testsrc=s=${W}x${H}:r=${FPS},hue=h=140`, 2),
+      shot(`rgbtestsrc=s=${W}x${H}:r=${FPS},colorchannelmixer=rr=0:rb=1:gg=0:gr=1:bb=0:bg=1`, 2),
     ]),
     // 6 s at 15 fps: half the frames to analyse (analysis under jest is slow, see the report).
     encodeGraph(clips.single, `testsrc2=s=${W}x${H}:r=15,format=yuv420p,trim=end_frame=90,setpts=N/(15*TB)[out]`, 90, ['-r', '15']),
@@ -161,6 +168,19 @@ describe('no near-duplicates', () => {
     expect(deduped.frames).toHaveLength(2);
     expect(deduped.result.frames).toHaveLength(2);
     expect(deduped.frames.map((f) => f.index)).toEqual([0, 1]);
+    // The manifest says why the third scene has no frame: it repeats the first.
+    expect(deduped.result.duplicateScenes).toEqual([{ scene: 2, of: 0 }]);
+    expect(buildManifest(deduped.result).duplicateScenes).toEqual([{ scene: 2, of: 0 }]);
+    expect(all.result.duplicateScenes).toEqual([]);
+  });
+
+  it('A B A-recoloured keeps all 3: the same layout in other colours is not a duplicate', async () => {
+    // Act
+    const { frames, result } = await collectFrames(clips.recolored);
+    // Assess
+    expect(result.scenes).toHaveLength(3);
+    expect(frames.map((f) => f.scene)).toEqual([0, 1, 2]);
+    expect(result.duplicateScenes).toEqual([]);
   });
 });
 

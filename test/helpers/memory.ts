@@ -119,6 +119,7 @@ export class ScriptedEngine implements Engine {
         warnings: [],
         frames: Array.from({ length: n }, (_, i) => ({ file: `${i}.jpg`, index: i, frame: i * 10, time: i, scene: i, width: 4, height: 4, bytes: 7, sharpness: 1 })),
         fallbackUsed: false,
+        duplicateScenes: [],
         settings: { mode: 'scene', framesPerScene: 1, interval: 1, minFrames: 3, format: 'jpeg', dedupe: true, threshold: 27, minSceneLenSec: 0.6 },
         toolVersion: 'test',
         timings: { probeMs: 1, analyzeMs: 1, extractMs: 1, totalMs: 3 },
