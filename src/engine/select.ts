@@ -74,6 +74,10 @@ function yuvStats(c: CandidateFrame): FrameStats {
   return { meanY, sdY: sqrt(max(0, sum2 / max(1, n) - meanY * meanY)), meanU: su / max(1, m), meanV: sv / max(1, m) };
 }
 
+/** BT.601 limited-range chroma of an RGB pixel (the inverse of yuv420ToRgb). */
+const uOfRgb = (r: number, g: number, b: number): number => ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
+const vOfRgb = (r: number, g: number, b: number): number => ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+
 /** The same figures from packed RGB, through BT.601 limited-range YUV (the inverse of yuv420ToRgb). */
 function rgbStats(c: CandidateFrame): FrameStats {
   const step = sampleStep(c);
@@ -93,8 +97,8 @@ function rgbStats(c: CandidateFrame): FrameStats {
       const v = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16;
       sum += v;
       sum2 += v * v;
-      su += ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
-      sv += ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+      su += uOfRgb(r, g, b);
+      sv += vOfRgb(r, g, b);
       n++;
     }
   }
@@ -127,8 +131,8 @@ export function chromaLayout(c: CandidateFrame): Uint8Array {
         const g = d[o + 1] as number;
         const b = d[o + 2] as number;
         const k = cy * n + floor((x * n) / c.width);
-        sum[k] = (sum[k] as number) + ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
-        sum[n * n + k] = (sum[n * n + k] as number) + ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+        sum[k] = (sum[k] as number) + uOfRgb(r, g, b);
+        sum[n * n + k] = (sum[n * n + k] as number) + vOfRgb(r, g, b);
         cnt[k] = (cnt[k] as number) + 1;
       }
     }
