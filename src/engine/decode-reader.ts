@@ -217,15 +217,15 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
     collect(true);
     // Every candidate ffmpeg announced has its JPEG: a frame left without one, or half an image on
     // the pipe, would be a frame lost without a word.
-    if (jpegs && (jpegs.leftover > 0 || (candMeta.length > 0 && candChunks?.ready()))) {
-      const err = new Error(`ffmpeg's JPEG stream ended early: ${candMeta.length} announced frame(s) without an image, ${jpegs.leftover} byte(s) of an unfinished one`);
-      inputEnded = true;
-      wake();
-      await delivered.catch(() => undefined);
-      throw err;
-    }
+    const lost = jpegs && (jpegs.leftover > 0 || (candMeta.length > 0 && candChunks?.ready()))
+      ? new Error(`ffmpeg's JPEG stream ended early: ${candMeta.length} announced frame(s) without an image, ${jpegs.leftover} byte(s) of an unfinished one`)
+      : null;
     inputEnded = true;
     wake();
+    if (lost) {
+      await delivered.catch(() => undefined);
+      throw lost;
+    }
     await delivered;
     return { stderrTail, decodeErrors: info.decodeErrors };
   })();

@@ -611,9 +611,9 @@ function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
 
 /**
  * The luma plane node gets for sharpness when ffmpeg encodes (`--mode all` JPEG): area-downscaled
- * to at most LUMA_MAX_WIDTH wide. The full plane of every frame through a pipe cost more than the
- * rest of node's work (20 s of 720p: 550 MB; 4.8 s against 5.3 s at 640 wide, and at 1080p node's
- * peak RSS 184 -> 166 MB, the pipe's chunks being garbage that waits for V8's next collection).
+ * to at most LUMA_MAX_WIDTH wide. Full planes cost more than the rest of node's work: 550 MB
+ * through the pipe for 20 s of 720p, 5.3 s against 4.8 s at 640 wide; at 1080p node's peak RSS
+ * 184 MB against 166 (the pipe's chunks are garbage that waits for V8's next collection).
  * Sharpness is then measured at that scale: comparable among these frames, not with other modes'.
  */
 const LUMA_MAX_WIDTH = 640;
