@@ -11,8 +11,11 @@ import { MANIFEST, type FrameSink } from './frame-sink.js';
 
 /** Frame files under the default names (`0.jpg`, ...), which an earlier run may have left. */
 const DEFAULT_FRAME_FILE = /^\d+\.(jpg|webp|png)$/;
-/** `.<name>.<pid>.<time>.part`: what a killed run leaves before it could clean up. */
-const STAGED_FILE = /^\..+\.\d+\.[0-9a-z]+\.part$/;
+/**
+ * What a killed run leaves before it could clean up: `.<name>.<pid>.<time>.part`, and the frames
+ * ffmpeg wrote itself, `.spool.<pid>.<time>-<process>-<n>.jpg` (ExtractOptions.spool).
+ */
+const STAGED_FILE = /^\..+\.\d+\.[0-9a-z]+\.part$|^\.spool\.\d+\.[0-9a-z]+-\d+-\d+\.jpg$/;
 
 /** Frame files written (and renamed at the end) at once: enough to keep libuv's four threads busy. */
 const WRITES_IN_FLIGHT = 8;
@@ -27,14 +30,25 @@ async function inBatches<T>(items: readonly T[], n: number, fn: (item: T) => Pro
 }
 
 export class DirectorySink implements FrameSink {
-  private readonly stage = `.${process.pid}.${Date.now().toString(36)}.part`;
+  private readonly runId = `${process.pid}.${Date.now().toString(36)}`;
+  private readonly stage = `.${this.runId}.part`;
+  /**
+   * `--mode all` JPEG: ffmpeg writes the frames into the folder itself, under this run's spool
+   * names; they are renamed into place at commit like the staged files. 20 s of 720p: 0.9 s of
+   * node's CPU (piping 90 MB of JPEG and writing it again) and, at 1080p, ~40 MB of node's memory.
+   */
+  readonly spool: { dir: string; tag: string };
   private readonly written: string[] = [];
+  /** Frames ffmpeg wrote itself: final name -> its file. */
+  private readonly spooled = new Map<string, string>();
   /** Frame files the earlier run's manifest listed (custom names are not recognisable otherwise). */
   private earlier = new Set<string>();
   private readonly writing = new Set<Promise<void>>();
   private writeError: unknown;
 
-  constructor(readonly location: string) {}
+  constructor(readonly location: string) {
+    this.spool = { dir: location, tag: `spool.${this.runId}` };
+  }
 
   async isComplete(): Promise<boolean> {
     return readFile(path.join(this.location, MANIFEST)).then(() => true, () => false);
@@ -61,6 +75,10 @@ export class DirectorySink implements FrameSink {
    */
   async put(name: string, frame: EncodedFrame): Promise<void> {
     this.throwIfWriteFailed();
+    if (frame.spooled) {
+      this.spooled.set(name, frame.spooled.path);
+      return;
+    }
     this.written.push(name);
     const w: Promise<void> = writeFile(this.staged(name), frame.data).then(
       () => { this.writing.delete(w); },
@@ -75,7 +93,9 @@ export class DirectorySink implements FrameSink {
     await this.settleWrites();
     this.throwIfWriteFailed();
     await inBatches(this.written, WRITES_IN_FLIGHT, (name) => rename(this.staged(name), path.join(this.location, name)));
-    const now = new Set(this.written);
+    await inBatches([...this.spooled], WRITES_IN_FLIGHT, ([name, from]) => rename(from, path.join(this.location, name)));
+    await this.removeSpooled();
+    const now = new Set([...this.written, ...this.spooled.keys()]);
     for (const name of await readdir(this.location)) {
       if ((DEFAULT_FRAME_FILE.test(name) || this.earlier.has(name)) && !now.has(name)) await rm(path.join(this.location, name), { force: true });
     }
@@ -87,6 +107,14 @@ export class DirectorySink implements FrameSink {
   async abandon(): Promise<void> {
     await this.settleWrites();
     await Promise.all(this.written.map((name) => rm(this.staged(name), { force: true }).catch(() => undefined)));
+    await this.removeSpooled().catch(() => undefined);
+  }
+
+  /** ffmpeg's files of this run that are still under their spool names (not yielded, or not committed). */
+  private async removeSpooled(): Promise<void> {
+    const prefix = `.${this.spool.tag}-`;
+    const left = (await readdir(this.location).catch(() => [] as string[])).filter((n) => n.startsWith(prefix));
+    await inBatches(left, WRITES_IN_FLIGHT, (n) => rm(path.join(this.location, n), { force: true }));
   }
 
   private async settleWrites(): Promise<void> {

@@ -15,6 +15,11 @@ export interface FrameSink {
   isComplete(): Promise<boolean>;
   /** Before the first frame: create the place, make an earlier run there look unfinished. */
   begin(): Promise<void>;
+  /**
+   * A local folder may let ffmpeg write frames into it itself (ExtractOptions.spool): put then gets
+   * frames with `spooled` set, and commit / abandon remove that pattern's files they do not keep.
+   */
+  readonly spool?: { dir: string; tag: string };
   /** One frame, as soon as it is encoded; may wait while the sink is behind (bounded memory). */
   put(name: string, frame: EncodedFrame): Promise<void>;
   /** Every frame was put: make them final, remove stale ones of an earlier run, write the manifest last. */

@@ -25,9 +25,10 @@ export async function extractToSink(video: string, sink: FrameSink, options: Ext
   const names: string[] = [];
   const taken = new Set<string>();
   let r: IteratorResult<EncodedFrame, ExtractionResult>;
+  let run: AsyncGenerator<EncodedFrame, ExtractionResult> | undefined;
   try {
     if (write) await sink.begin();
-    const run = extractFrames(video, options);
+    run = extractFrames(video, write && sink.spool ? { ...options, spool: sink.spool } : options);
     r = await run.next();
     while (!r.done) {
       const f = r.value;
@@ -40,6 +41,8 @@ export async function extractToSink(video: string, sink: FrameSink, options: Ext
       r = await run.next();
     }
   } catch (err) {
+    // A sink that failed leaves the extraction suspended: end it (stops ffmpeg) before cleaning up.
+    await run?.return(undefined as never).catch(() => undefined);
     if (write) await sink.abandon();
     throw err;
   }

@@ -12,7 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import { spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
-import { BufferPool, ChunkQueue, JpegQueue, readShowinfoLine, type ShowinfoMeta, type ShowinfoState } from './frame-buffers.js';
+import { BufferPool, ChunkQueue, JpegQueue, readShowinfoLine, SpoolQueue, type ShowinfoMeta, type ShowinfoState, type SpooledJpeg } from './frame-buffers.js';
 import { SIG_BYTES } from './signature.js';
 
 /** One decoded frame off a pipe. */
@@ -26,8 +26,8 @@ export interface DecodedFrame {
   height: number;
   /** `ana`: a fresh SIG_BYTES buffer; `cand`: a buffer of the candidates' pool (release it when done). */
   data: Buffer;
-  /** A candidate's JPEG, when ffmpeg encodes the candidates too (pipe 4). */
-  jpeg?: Buffer;
+  /** A candidate's JPEG, when ffmpeg encodes the candidates too: its bytes (pipe 4), or the file ffmpeg wrote (spooled). */
+  jpeg?: Buffer | SpooledJpeg;
 }
 
 export interface DecodeReaderOptions {
@@ -37,9 +37,10 @@ export interface DecodeReaderOptions {
   input: string;
   /**
    * Candidate frames on pipe 3: their picture size, bytes a frame and the pool their buffers come
-   * from; `jpeg`: each one also comes encoded on pipe 4. null: none.
+   * from; `jpeg`: each one also comes encoded on pipe 4, or with `spoolFile` written by ffmpeg to
+   * `spoolFile(n)` (n from 0) and announced by a framecrc line on pipe 4. null: none.
    */
-  candidates: { width: number; height: number; bytes: number; pool: BufferPool; jpeg?: boolean } | null;
+  candidates: { width: number; height: number; bytes: number; pool: BufferPool; jpeg?: boolean; spoolFile?: (n: number) => string } | null;
   signal?: AbortSignal;
   timeoutMs?: number;
   /**
@@ -79,7 +80,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
   const cand = o.candidates;
   const anaChunks = new ChunkQueue(SIG_BYTES);
   const candChunks = cand ? new ChunkQueue(cand.bytes, cand.pool) : null;
-  const jpegs = cand?.jpeg ? new JpegQueue() : null;
+  const jpegs = cand?.jpeg ? (cand.spoolFile ? new SpoolQueue(cand.spoolFile) : new JpegQueue()) : null;
   /** Candidates read before their analysis twin. */
   const pendingCands: DecodedFrame[] = [];
   /** Frames ready to hand over, in order. */
@@ -218,7 +219,7 @@ export function startDecodeReader(o: DecodeReaderOptions): DecodeReader {
     // Every candidate ffmpeg announced has its JPEG: a frame left without one, or half an image on
     // the pipe, would be a frame lost without a word.
     const lost = jpegs && (jpegs.leftover > 0 || (candMeta.length > 0 && candChunks?.ready()))
-      ? new Error(`ffmpeg's JPEG stream ended early: ${candMeta.length} announced frame(s) without an image, ${jpegs.leftover} byte(s) of an unfinished one`)
+      ? new Error(`ffmpeg's JPEG ${cand?.spoolFile ? 'files' : 'stream'} ended early: ${candMeta.length} announced frame(s) without an image, ${jpegs.leftover} byte(s) of an unfinished one`)
       : null;
     inputEnded = true;
     wake();

@@ -3,8 +3,10 @@
  * to number (their scene is closed), so uploads can start while the video is still being read.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { AbortedError } from '../errors.js';
-import { runAnalysis, type CandidateFrame } from './analyze.js';
+import { runAnalysis, spoolablePath, type CandidateFrame } from './analyze.js';
+import type { SpooledJpeg } from './frame-buffers.js';
 import { analysisSkip, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
 import { bufferSize } from './filters.js';
@@ -59,6 +61,8 @@ interface PendingPick {
   chroma: Uint8Array;
   sceneLen: number;
   encoded: Promise<Buffer> | null;
+  /** The file ffmpeg wrote the frame to (`spool`); `encoded` is then empty. */
+  spooled?: SpooledJpeg;
 }
 
 /**
@@ -79,7 +83,7 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     // sharp is loaded (160 ms, and its native memory) only when it will encode.
-    const probe = await probeVideo(file, { signal: inner.signal, ...(ffmpegEncodesAll(o) ? {} : { onStarted: preloadEncoder }), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    const probe = await probeVideo(file, { signal: inner.signal, ...(ffmpegEncodes(o) ? {} : { onStarted: preloadEncoder }), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const probeMs = performance.now() - started;
     await options.onProbe?.(probe.info);
     const job = new ExtractionJob(file, probe, o, options);
@@ -102,11 +106,12 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
         ext: EXT[o.format],
         contentType: CONTENT_TYPE[o.format],
         data,
+        ...(next.spooled ? { spooled: next.spooled } : {}),
         sharpness: Math.round(next.pick.sharpness * 10) / 10,
       };
       emitted.push({
         file: `${frame.index}.${frame.ext}`, index: frame.index, frame: frame.frame, time: frame.time, scene: frame.scene,
-        width: frame.width, height: frame.height, bytes: data.length, sharpness: frame.sharpness,
+        width: frame.width, height: frame.height, bytes: next.spooled?.bytes ?? data.length, sharpness: frame.sharpness,
       });
       yield frame;
     }
@@ -187,12 +192,18 @@ class ExtractionJob {
    * JPEGs and each frame's luma plane (for sharpness). Encoding in sharp meant piping 2.7 MB of RGB
    * a 720p frame and encoding on libuv's threads: 1.46x the wall time of ffmpeg's own JPEG dump,
    * and 400 MB at 1080p (sharp's output buffers wait for the detector to settle each frame).
-   * FRAMES_ALL_ENCODER=sharp keeps the old way (the bench compares them).
+   * FRAMES_ALL_ENCODER=sharp keeps the old way (the bench compares them). The same in `--mode
+   * interval`, whose candidates are the frames to write: node's CPU there 1.1 -> 0.6 s (20 s of
+   * 720p, 2 s intervals; sharp is not even loaded).
    */
   private readonly ffmpegEncodes: boolean;
+  /** Where ffmpeg writes those JPEGs itself (ExtractOptions.spool), when it does. */
+  private readonly spool: { dir: string; tag: string } | undefined;
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
-    this.ffmpegEncodes = ffmpegEncodesAll(o);
+    this.ffmpegEncodes = ffmpegEncodes(o);
+    const sp = options.spool;
+    this.spool = this.ffmpegEncodes && sp && spoolablePath(path.resolve(sp.dir)) && spoolablePath(sp.tag) ? sp : undefined;
     this.detector = new SceneDetector(
       { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
       (b) => this.onBoundary(b),
@@ -201,12 +212,13 @@ class ExtractionJob {
     if (o.mode === 'all' && this.ffmpegEncodes) {
       // ffmpeg encodes every frame itself (see run): nothing for sharp to do.
       this.encoder = new FrameEncoder(o.format, o.quality);
-      // Above 720p one decoder thread: each frame thread holds its own frames (1080p, 20 s: peak
-      // tree RSS 287 MB with one, 304 with two, 317 with ffmpeg's default of three; about as fast,
-      // the JPEG encoder's slice threads keep the second core busy). FRAMES_DECODE_THREADS overrides.
+      // Above 720p, when the JPEGs pass through node, one decoder thread: each frame thread holds
+      // its own frames (1080p, 20 s: peak tree RSS 287 MB with one, 304 with two, 317 with ffmpeg's
+      // default of three). Spooled, node holds no JPEGs and ffmpeg's default fits (1080p: 207 MB
+      // with one thread in 9.0-9.3 s, 227-229 MB with three in 8.5-8.7 s). FRAMES_DECODE_THREADS overrides.
       const t = Number(process.env.FRAMES_DECODE_THREADS);
       if (Number.isInteger(t) && t >= 1) this.decoderThreads = t;
-      else if (probe.info.width * probe.info.height > 1280 * 720) this.decoderThreads = 1;
+      else if (!this.spool && probe.info.width * probe.info.height > 1280 * 720) this.decoderThreads = 1;
     } else if (o.mode === 'all') {
       const encoders = encodeParallelism();
       this.encoder = new FrameEncoder(o.format, o.quality, encoders, true);
@@ -254,7 +266,7 @@ class ExtractionJob {
     const all = o.mode === 'all';
     // Every frame is encoded in `all` mode: as JPEG by ffmpeg itself, else ffmpeg converts to RGB
     // for sharp (see PixelLayout).
-    const pixels = all ? (this.ffmpegEncodes ? 'gray' : 'rgb24') : 'yuv420p';
+    const pixels = this.ffmpegEncodes ? 'gray' : all ? 'rgb24' : 'yuv420p';
     const buffer = bufferSize(width, height, pixels);
     // Enough candidates for what was asked: several frames per scene, or one per interval.
     const perScene = o.mode === 'scene' || o.mode === 'hybrid' ? CANDIDATE_STEP_SEC / o.framesPerScene : CANDIDATE_STEP_SEC;
@@ -272,7 +284,7 @@ class ExtractionJob {
       probe: this.probe,
       skip: analysisSkip(this.probe, all),
       skipLoopFilter: false,
-      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step, pixels, ...(targets ? { targets } : {}), ...(this.ffmpegEncodes ? { jpeg: { qscale: jpegQscale(o.quality), ...lumaSize(width, height) } } : {}) },
+      candidates: { width: buffer.bufferWidth, height: buffer.bufferHeight, pictureWidth: width, pictureHeight: height, stepSec: step, pixels, ...(targets ? { targets } : {}), ...(this.ffmpegEncodes ? { jpeg: { qscale: jpegQscale(o.quality), ...lumaSize(width, height), ...(this.spool ? { spool: this.spool } : {}) } } : {}) },
       chunking: { maxSec: MAX_CHUNK_SEC, minSec: EXTRACT_MIN_CHUNK_SEC, aheadBytes: AHEAD_BYTES },
       ...(all ? { decoderThreads: this.decoderThreads } : {}),
       ...(this.window ? { window: this.window } : {}),
@@ -484,7 +496,12 @@ class ExtractionJob {
     if (pick.reason === 'scene') this.scenePickFrames.push(c.index);
     if (c.jpeg) {
       // Encoded by ffmpeg already: the luma plane is no longer needed once sharpness is known.
-      p.encoded = Promise.resolve(c.jpeg);
+      if (Buffer.isBuffer(c.jpeg)) {
+        p.encoded = Promise.resolve(c.jpeg);
+      } else {
+        p.spooled = c.jpeg;
+        p.encoded = Promise.resolve(SPOOLED_DATA);
+      }
     } else {
       c.hold();
       this.unencoded++;
@@ -592,6 +609,8 @@ type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats' | 'chroma'>;
 
 const NO_STATS: FrameStats = { meanY: 0, sdY: 0, meanU: 0, meanV: 0 };
 const NO_CHROMA = new Uint8Array(0);
+/** `data` of a spooled frame: the image is in its file. */
+const SPOOLED_DATA = Buffer.alloc(0);
 /**
  * Mean difference of the chroma layouts (0-255) at or below which colours count as in the same
  * places. The same shot cut back to differs by 0-3; a gradient card with its colour channels
@@ -628,9 +647,13 @@ function duplicateScenes(dedupedFrom: ReadonlyMap<number, number>, emitted: read
   return [...dedupedFrom].filter(([scene]) => !withFrames.has(scene)).map(([scene, of]) => ({ scene, of })).sort((a, b) => a.scene - b.scene);
 }
 
-/** `--mode all` JPEG: encoded by ffmpeg in the decoding process (ExtractionJob.ffmpegEncodes). */
-function ffmpegEncodesAll(o: ResolvedOptions): boolean {
-  return o.mode === 'all' && o.format === 'jpeg' && process.env.FRAMES_ALL_ENCODER !== 'sharp';
+/**
+ * JPEG in `--mode all` and `--mode interval`: encoded by ffmpeg in the decoding process
+ * (ExtractionJob.ffmpegEncodes). Every candidate of these modes is a frame to write, or nearly
+ * (interval: one per target, and each decode process's first frame).
+ */
+function ffmpegEncodes(o: ResolvedOptions): boolean {
+  return (o.mode === 'all' || o.mode === 'interval') && o.format === 'jpeg' && process.env.FRAMES_ALL_ENCODER !== 'sharp';
 }
 
 /** Encodes at once in `all` mode: one per core (FRAMES_ENCODE_THREADS overrides), at most 4. */

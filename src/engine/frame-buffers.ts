@@ -167,3 +167,50 @@ export class JpegQueue {
     }
   }
 }
+
+/** A JPEG that ffmpeg wrote to a file itself (`spool`): where, and its size. */
+export interface SpooledJpeg {
+  path: string;
+  bytes: number;
+}
+
+/**
+ * The JPEGs of a spooled decode: ffmpeg's tee muxer writes each image to `<pattern>` (the image2
+ * muxer, numbered from 0) and then a framecrc line for it to a pipe. The line comes after the file
+ * is complete (the tee writes its outputs in order), so a line is an image ready to be used.
+ */
+export class SpoolQueue {
+  private partial = '';
+  private next = 0;
+  private readonly images: SpooledJpeg[] = [];
+
+  constructor(private readonly fileOf: (n: number) => string) {}
+
+  push(b: Buffer): void {
+    const text = this.partial + b.toString('latin1');
+    const lines = text.split('\n');
+    this.partial = lines.pop() as string;
+    for (const line of lines) {
+      if (line === '' || line.startsWith('#')) continue;
+      // framecrc: stream, dts, pts, duration, size, checksum
+      const bytes = Number(line.split(',')[4]);
+      if (!Number.isInteger(bytes) || bytes <= 0) throw new Error(`ffmpeg's frame list is out of step: ${JSON.stringify(line.slice(0, 80))}`);
+      this.images.push({ path: this.fileOf(this.next++), bytes });
+    }
+  }
+
+  ready(): boolean {
+    return this.images.length > 0;
+  }
+
+  take(): SpooledJpeg {
+    const s = this.images.shift();
+    if (!s) throw new Error('SpoolQueue: no image written yet');
+    return s;
+  }
+
+  /** Characters of an unfinished line (at the end of the stream: ffmpeg stopped mid-write). */
+  get leftover(): number {
+    return this.partial.length;
+  }
+}

@@ -107,12 +107,15 @@ export function chunkConcurrency(cap: number): number {
 export interface ChunkArgs {
   decoderArgs: string[];
   filter: string;
-  outputs: string[];
+  /** Outputs of the process for chunk n (a spooled run names its files by process). */
+  outputs: (n: number) => string[];
   candW: number;
   candH: number;
   pixels: PixelLayout;
   /** Candidates also come as ffmpeg's JPEGs (pipe 4). */
   jpeg: boolean;
+  /** Spooled JPEGs: the k-th file of chunk n's process. */
+  spoolFile?: (n: number) => (k: number) => string;
 }
 
 /** Frames a live chunk may have waiting for the consumer before its ffmpeg is paused. */
@@ -203,7 +206,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       window.push('-t', (span.end - from + 4 * frameDur).toFixed(6));
     }
     const threads = concurrency > 1 ? ['-threads', '1'] : [];
-    const ffArgs = [...safeInputArgs(plan.file, [...args.decoderArgs, ...threads, ...window]), '-an', '-sn', '-dn', '-filter_complex', args.filter, ...args.outputs];
+    const ffArgs = [...safeInputArgs(plan.file, [...args.decoderArgs, ...threads, ...window]), '-an', '-sn', '-dn', '-filter_complex', args.filter, ...args.outputs(i)];
     const inSpan = (t: number): boolean => t >= span.start - frameDur / 4 && t < span.end - frameDur / 4;
     const q = queues[i] as DecodedFrame[];
     // Chunks ahead of the live one queue what they decode (bounded by the ahead budget below); the
@@ -221,7 +224,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     const reader = startDecodeReader({
       args: ffArgs,
       input: plan.file,
-      candidates: plan.candidates ? { width: args.candW, height: args.candH, bytes: candBytes, pool, jpeg: args.jpeg } : null,
+      candidates: plan.candidates ? { width: args.candW, height: args.candH, bytes: candBytes, pool, jpeg: args.jpeg, ...(args.spoolFile ? { spoolFile: args.spoolFile(i) } : {}) } : null,
       signal: inner.signal,
       ...(plan.timeoutMs ? { timeoutMs: plan.timeoutMs } : {}),
       ...(plan.maxQueued ? { maxQueued: plan.maxQueued } : {}),

@@ -110,6 +110,15 @@ export interface ExtractOptions extends DetectOptions {
    * with that error (a caller that finds the video too long for its time budget declines it cheaply).
    */
   onProbe?: (info: VideoInfo) => void | Promise<void>;
+  /**
+   * `mode: 'all'` as JPEG only: ffmpeg writes each frame into `dir` itself, as
+   * `.<tag>-<process>-<n>.jpg`, instead of passing its bytes through node (for a folder output:
+   * less CPU and memory). Frames then come with `spooled` and an empty `data`; the caller moves the
+   * files it keeps and deletes every other file of that pattern, also after a failure (some may not
+   * have been yielded). Ignored (frames carry `data`) in other modes and formats, or where `dir`
+   * or `tag` holds characters ffmpeg's arguments would read as syntax (`%`, `|`, `:`, brackets...).
+   */
+  spool?: { dir: string; tag: string };
 }
 
 /** One encoded frame, yielded as soon as it is ready. */
@@ -127,7 +136,10 @@ export interface EncodedFrame {
   /** File extension without dot: jpg, webp or png. */
   ext: string;
   contentType: string;
+  /** The encoded image; empty when ffmpeg wrote it to `spooled.path` (ExtractOptions.spool). */
   data: Buffer;
+  /** Where ffmpeg wrote the image, and its size, with ExtractOptions.spool. */
+  spooled?: { path: string; bytes: number };
   /** Laplacian variance on the analysis thumbnail: higher is sharper. */
   sharpness: number;
 }
@@ -153,7 +165,7 @@ export interface ExtractionResult extends DetectionResult {
    * earlier scene (`of`): a shot cut back to, or one that looks the same. Empty without dedupe.
    */
   duplicateScenes: Array<{ scene: number; of: number }>;
-  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>> &
+  settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'spool' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>> &
     Pick<ExtractOptions, 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>;
   toolVersion: string;
   /** Milliseconds per stage. */
