@@ -231,7 +231,7 @@ class ExtractionJob {
     } else {
       this.encoder = new FrameEncoder(o.format, o.quality);
     }
-    // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 17).
+    // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 16).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
     this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
     this.window = windowOf(file, probe, o);

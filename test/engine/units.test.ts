@@ -86,6 +86,31 @@ describe('Reservoir', () => {
     expect(all[0]?.index).toBe(0);
     expect(all.at(-1)?.index).toBe(199);
   });
+
+  it('keeps the candidates of a long scene spread over all of it, the first and the newest among them, and drops the others', () => {
+    let held = 0;
+    const counted = (i: number): CandidateFrame => ({ ...cand(i), hold: () => { held++; }, drop: () => { held--; } });
+    const r = new Reservoir(8);
+    for (let i = 0; i < 200; i++) r.add(counted(i));
+    expect(held).toBe(r.size);
+    const all = r.takeBefore(Infinity).map((c) => c.index);
+    const gaps = all.slice(1).map((x, i) => x - (all[i] as number));
+    // Before the fix: 0, 64, 128, 160, 176, 184, 188, 190, ... (picks crowded the scene's end).
+    expect(all).toHaveLength(8);
+    expect(all[0]).toBe(0);
+    expect(all.at(-1)).toBe(199);
+    expect(Math.max(...gaps.slice(0, -1))).toBeLessThanOrEqual(2 * Math.min(...gaps.slice(0, -1)));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(200 / 7 * 1.6);
+  });
+
+  it('a closed scene\'s candidates go; the next scene\'s stay', () => {
+    const r = new Reservoir(8);
+    for (let i = 0; i < 100; i++) r.add(cand(i));
+    const before = r.takeBefore(90).map((c) => c.index);
+    expect(before.every((i) => i < 90)).toBe(true);
+    for (let i = 100; i < 104; i++) r.add(cand(i));
+    expect(r.takeBefore(Infinity).map((c) => c.index).slice(-4)).toEqual([100, 101, 102, 103]);
+  });
 });
 
 describe('TimeSlots', () => {
