@@ -167,8 +167,8 @@ class ExtractionJob {
   private readonly intervals: TimeSlots | null;
   private readonly pending: PendingPick[] = [];
   private readonly emittedHashes: Fingerprint[] = [];
-  /** Scenes with a pick dropped as a near-duplicate, and the earlier scene it repeated. */
-  readonly dedupedFrom = new Map<number, number>();
+  /** Scenes with a pick dropped as a near-duplicate, and the earlier scene it repeated most closely. */
+  readonly dedupedFrom = new Map<number, { of: number; distance: number }>();
   /** Frames of every scene pick queued so far (hybrid drops interval picks near them). */
   private scenePickFrames: number[] = [];
   private sceneStart: Boundary | null = null;
@@ -378,9 +378,10 @@ class ExtractionJob {
         // Near-duplicates are dropped across scenes only (A B A cut back to the same shot); time-based
         // picks (interval, fallback) and several frames of one scene were asked for explicitly.
         if (this.o.dedupe && head.pick.reason === 'scene') {
-          const twin = this.emittedHashes.find((h) => h.scene !== head.scene && isNearDuplicate(h, head));
+          const twin = closestTwin(this.emittedHashes, head);
           if (twin) {
-            if (!this.dedupedFrom.has(head.scene)) this.dedupedFrom.set(head.scene, twin.scene);
+            const known = this.dedupedFrom.get(head.scene);
+            if (!known || twin.distance < known.distance) this.dedupedFrom.set(head.scene, { of: twin.scene, distance: twin.distance });
             continue;
           }
         }
@@ -619,6 +620,21 @@ const SPOOLED_DATA = Buffer.alloc(0);
  */
 const DUPLICATE_CHROMA = 6;
 
+/**
+ * The emitted scene pick of another scene that `p` repeats most closely (dHash bits plus chroma
+ * layout distance), or undefined. The closest, not the first: a film's shot can nearly repeat
+ * several earlier ones, and the manifest should name the one it is most like.
+ */
+function closestTwin(emitted: readonly Fingerprint[], p: Fingerprint): { scene: number; distance: number } | undefined {
+  let best: { scene: number; distance: number } | undefined;
+  for (const h of emitted) {
+    if (h.scene === p.scene || !isNearDuplicate(h, p)) continue;
+    const distance = hamming(h.hash, p.hash) + chromaDistance(h.chroma, p.chroma);
+    if (!best || distance < best.distance) best = { scene: h.scene, distance };
+  }
+  return best;
+}
+
 /** Same structure (dHash) and same colours: a flat blue and a flat red frame share a hash but are not duplicates. */
 function isNearDuplicate(a: Fingerprint, b: Fingerprint): boolean {
   return hamming(a.hash, b.hash) <= DUPLICATE_BITS &&
@@ -642,9 +658,9 @@ function lumaSize(width: number, height: number): { lumaWidth: number; lumaHeigh
 }
 
 /** Scenes left without a frame because dedupe dropped every pick of theirs (see ExtractionResult). */
-function duplicateScenes(dedupedFrom: ReadonlyMap<number, number>, emitted: readonly FrameRecord[]): Array<{ scene: number; of: number }> {
+function duplicateScenes(dedupedFrom: ReadonlyMap<number, { of: number }>, emitted: readonly FrameRecord[]): Array<{ scene: number; of: number }> {
   const withFrames = new Set(emitted.map((f) => f.scene));
-  return [...dedupedFrom].filter(([scene]) => !withFrames.has(scene)).map(([scene, of]) => ({ scene, of })).sort((a, b) => a.scene - b.scene);
+  return [...dedupedFrom].filter(([scene]) => !withFrames.has(scene)).map(([scene, { of }]) => ({ scene, of })).sort((a, b) => a.scene - b.scene);
 }
 
 /**

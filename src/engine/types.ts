@@ -162,7 +162,8 @@ export interface ExtractionResult extends DetectionResult {
   fallbackUsed: boolean;
   /**
    * Scenes left without a frame because every pick of theirs was a near-duplicate of a frame of an
-   * earlier scene (`of`): a shot cut back to, or one that looks the same. Empty without dedupe.
+   * earlier scene: a shot cut back to, or one that looks the same. `of` is the scene it repeats
+   * most closely (of all its dropped picks' twins). Empty without dedupe.
    */
   duplicateScenes: Array<{ scene: number; of: number }>;
   settings: Required<Omit<ExtractOptions, 'signal' | 'onProgress' | 'onProbe' | 'spool' | 'timeoutMs' | 'traceScores' | 'maxFrames' | 'targetFrames' | 'maxWidth' | 'quality' | 'minConfidence' | 'start' | 'end'>> &
