@@ -93,15 +93,16 @@ describe('output folders for same-named videos', () => {
 });
 
 describe('an interrupted folder run', () => {
-  it('SIGINT: prints the summary, exits 130, leaves no unfinished folder with a manifest', async () => {
+  // PNG: frames staged by node; JPEG: written by ffmpeg itself under spool names (ExtractOptions.spool).
+  it.each(['png', 'jpeg'])('SIGINT (--mode all, %s): prints the summary, exits 130, leaves no unfinished folder with a manifest, nothing staged', async (format) => {
     // Prepare
-    const lib = path.join(tmp, 'many');
+    const lib = path.join(tmp, `many-${format}`);
     await mkdir(lib, { recursive: true });
     for (const n of ['a', 'b', 'c', 'd']) await copyFile(clip, path.join(lib, `${n}.mp4`));
-    const out = path.join(tmp, 'many-out');
+    const out = path.join(tmp, `many-out-${format}`);
 
     // Act
-    const child = spawn(process.execPath, [BIN, 'extract', lib, '-o', out, '--mode', 'all', '--format', 'png'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'extract', lib, '-o', out, '--mode', 'all', '--format', format], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     // Once the first video is done, interrupt the second.
@@ -119,7 +120,7 @@ describe('an interrupted folder run', () => {
     for (const n of ['a', 'b', 'c', 'd']) {
       const dir = path.join(out, n);
       expect(existsSync(path.join(dir, 'manifest.json'))).toBe(done.includes(n));
-      if (existsSync(dir)) expect((await readdir(dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
+      if (existsSync(dir)) expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
     }
   });
 });
