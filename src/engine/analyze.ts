@@ -6,9 +6,9 @@
  *    representative frames are picked from, so no second decode (and no keyframe seeking) is needed.
  * Per-frame timestamps come from two `showinfo` filters on stderr and are matched to the frames by order.
  */
+import path from 'node:path';
 import { startDecodeReader, type DecodedFrame, type DecodeReaderStats } from './decode-reader.js';
 import { safeInputArgs } from './ffmpeg.js';
-import path from 'node:path';
 import { BufferPool, type SpooledJpeg } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
