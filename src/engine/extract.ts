@@ -606,7 +606,7 @@ class ExtractionJob {
   }
 }
 
-type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats' | 'chroma'>;
+export type Fingerprint = Pick<PendingPick, 'scene' | 'hash' | 'stats' | 'chroma'>;
 
 const NO_STATS: FrameStats = { meanY: 0, sdY: 0, meanU: 0, meanV: 0 };
 const NO_CHROMA = new Uint8Array(0);
@@ -622,10 +622,10 @@ const DUPLICATE_CHROMA = 6;
 
 /**
  * The emitted scene pick of another scene that `p` repeats most closely (dHash bits plus chroma
- * layout distance), or undefined. The closest, not the first: a film's shot can nearly repeat
+ * layout distance), or undefined (exported for tests). The closest, not the first: a film's shot can nearly repeat
  * several earlier ones, and the manifest should name the one it is most like.
  */
-function closestTwin(emitted: readonly Fingerprint[], p: Fingerprint): { scene: number; distance: number } | undefined {
+export function closestTwin(emitted: readonly Fingerprint[], p: Fingerprint): { scene: number; distance: number } | undefined {
   let best: { scene: number; distance: number } | undefined;
   for (const h of emitted) {
     if (h.scene === p.scene || !isNearDuplicate(h, p)) continue;

@@ -5,6 +5,7 @@ import { resolveOptions } from '../../src/engine/options.js';
 import { FrameIndexer, parseInputHeader, parseProbe } from '../../src/engine/probe.js';
 import { dHash, laplacianVariance, yuv420ToRgb } from '../../src/engine/image.js';
 import { frameStats, Reservoir, TimeSlots } from '../../src/engine/select.js';
+import { closestTwin, type Fingerprint } from '../../src/engine/extract.js';
 import { FfmpegNotFoundError, ValidationError } from '../../src/errors.js';
 
 const header = (extra: string) => `Input #0, mov,mp4, from 'x.mp4':\n  Duration: 00:00:02.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 704x576 [SAR 16:11 DAR 16:9], 25 fps, 25 tbr\n${extra}Output #0, framecrc, to 'pipe:1':\n  Stream #0:0: Video: h264, 10x10, rotation of 45 degrees\n`;
@@ -110,6 +111,21 @@ describe('Reservoir', () => {
     expect(before.every((i) => i < 90)).toBe(true);
     for (let i = 100; i < 104; i++) r.add(cand(i));
     expect(r.takeBefore(Infinity).map((c) => c.index).slice(-4)).toEqual([100, 101, 102, 103]);
+  });
+});
+
+describe('closestTwin (dedupe)', () => {
+  const fp = (scene: number, hash: bigint, chroma: number): Fingerprint => ({
+    scene, hash, stats: { meanY: 100, sdY: 20, meanU: 128, meanV: 128 }, chroma: new Uint8Array(32).fill(chroma),
+  });
+
+  it('names the earlier scene the pick repeats most closely, not the first near-duplicate', () => {
+    const emitted = [fp(0, 0b1111n, 100), fp(1, 0b1110n, 103), fp(2, 0xff00n, 102)];
+    // Scenes 0 and 1 are both near-duplicates of the pick (<= 5 bits, chroma within 6); scene 1 is nearer.
+    expect(closestTwin(emitted, fp(5, 0b1110n, 104))).toEqual({ scene: 1, distance: 1 });
+    // A pick is never its own scene's twin; nothing near enough gives undefined.
+    expect(closestTwin(emitted, fp(1, 0b1110n, 103))?.scene).toBe(0);
+    expect(closestTwin(emitted, fp(5, 0b1110n, 120))).toBeUndefined();
   });
 });
 
