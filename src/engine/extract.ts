@@ -264,8 +264,8 @@ class ExtractionJob {
     height = Math.max(2, height);
     this.picture = { width, height };
     const all = o.mode === 'all';
-    // Every frame is encoded in `all` mode: as JPEG by ffmpeg itself, else ffmpeg converts to RGB
-    // for sharp (see PixelLayout).
+    // JPEG in `all` and `interval` mode is encoded by ffmpeg itself (node gets the luma plane, for
+    // sharpness); other formats in `all` mode get RGB from ffmpeg for sharp (see PixelLayout).
     const pixels = this.ffmpegEncodes ? 'gray' : all ? 'rgb24' : 'yuv420p';
     const buffer = bufferSize(width, height, pixels);
     // Enough candidates for what was asked: several frames per scene, or one per interval.
