@@ -111,7 +111,7 @@ export interface ExtractOptions extends DetectOptions {
    */
   onProbe?: (info: VideoInfo) => void | Promise<void>;
   /**
-   * `mode: 'all'` as JPEG only: ffmpeg writes each frame into `dir` itself, as
+   * `mode: 'all'` or `'interval'` as JPEG only: ffmpeg writes each frame into `dir` itself, as
    * `.<tag>-<process>-<n>.jpg`, instead of passing its bytes through node (for a folder output:
    * less CPU and memory). Frames then come with `spooled` and an empty `data`; the caller moves the
    * files it keeps and deletes every other file of that pattern, also after a failure (some may not
