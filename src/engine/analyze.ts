@@ -221,7 +221,7 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     const c = plan.candidates;
     const cand = candidateChain({
       width: c.pictureWidth ?? c.width, height: c.pictureHeight ?? c.height, bufferWidth: c.width, bufferHeight: c.height,
-      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, pixels: candidatePixels(c),
+      stepSec: c.stepSec, deinterlace: probeNow?.interlaced ?? false, fullRange: probeNow?.fullRange ?? false, pixels: candidatePixels(c),
       ...(c.jpeg ? { luma: { width: c.jpeg.lumaWidth, height: c.jpeg.lumaHeight } } : {}),
       ...(c.targets && probeNow ? { targets: filterClockTargets(c.targets, probeNow) } : {}),
     });

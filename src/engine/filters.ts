@@ -46,6 +46,21 @@ export interface CandidateGeometry {
   pixels?: PixelLayout;
   /** `gray`: the luma plane's size (downscaled from the picture's where smaller). */
   luma?: { width: number; height: number };
+  /** The decoded frames are full range (`yuvj420p`, `pc`): the JPEG branch converts with swscale, not the LUT. */
+  fullRange?: boolean;
+}
+
+/**
+ * Limited (TV) to full (JPEG) range for 8-bit YUV as per-plane lookup tables: the BT.601
+ * expansion, rounded half down, which gives exactly swscale's `format=yuvj420p` output for every
+ * value (jpeg-range.test.ts checks this on the installed ffmpeg), at a third of its cost. That
+ * conversion was ffmpeg's largest single cost in `--mode all` (1.4 of 5.7 CPU s on 20 s of 720p; the
+ * table 0.5 s). `setparams` marks the result full range, so the JPEG encoder takes it as it is.
+ */
+export function tvToJpegRange(): string {
+  const y = "clip(ceil((val-16)*255/219-0.5),0,255)";
+  const c = "clip(ceil((val-128)*255/224+128-0.5),0,255)";
+  return `lutyuv=y='${y}':u='${c}':v='${c}',setparams=range=pc`;
 }
 
 /**
@@ -79,7 +94,13 @@ export function candidateChain(g: CandidateGeometry): string {
     // the decoded luma plane untouched.
     const l = g.luma ?? { width: g.width, height: g.height };
     const lumaScale = l.width !== g.width || l.height !== g.height ? `,scale=${l.width}:${l.height}:flags=area` : '';
-    return `${base},format=yuv420p,showinfo@cand=checksum=0,split=2[cg][cj];[cg]extractplanes=y${lumaScale}[bo];[cj]format=yuvj420p[jo]`;
+    // A split's outputs share one pixel format, so the branches cannot differ in it: full-range
+    // input stays full range for the encoder (no narrowing and widening again) and its luma
+    // plane is narrowed with a table, so sharpness reads the same scale as for other videos.
+    if (g.fullRange) {
+      return `${base},format=yuvj420p,showinfo@cand=checksum=0,split=2[cg][jo];[cg]extractplanes=y,lut=c0='16+val*219/255'${lumaScale}[bo]`;
+    }
+    return `${base},format=yuv420p,showinfo@cand=checksum=0,split=2[cg][cj];[cg]extractplanes=y${lumaScale}[bo];[cj]${tvToJpegRange()}[jo]`;
   }
   const fmt = g.pixels === 'rgb24'
     ? 'format=rgb24'

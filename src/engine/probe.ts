@@ -29,6 +29,8 @@ export interface ProbeResult {
   warnings: string[];
   /** The header names a field order (top/bottom first): output frames are deinterlaced. */
   interlaced: boolean;
+  /** The pixels are full range (`yuvj420p`, `(pc, ...)`), not the usual limited (TV) range. */
+  fullRange: boolean;
   /** Demuxer names from ffmpeg's input header (`mov,mp4,m4a,...`). */
   container: string;
   /**
@@ -164,7 +166,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   return {
     firstShown, warnings: probeWarnings(stderr),
     info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial,
-    container: header.container, splitPoints, interlaced: header.interlaced,
+    container: header.container, splitPoints, interlaced: header.interlaced, fullRange: header.fullRange,
   };
 }
 
@@ -205,10 +207,11 @@ interface InputHeader {
   durationSec: number;
   container: string;
   interlaced: boolean;
+  fullRange: boolean;
 }
 
 export function parseInputHeader(stderr: string): InputHeader {
-  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0, container: '', interlaced: false };
+  const out: InputHeader = { hasVideo: false, codec: 'unknown', width: 0, height: 0, sar: 1, fps: 0, rotation: 0, durationSec: 0, container: '', interlaced: false, fullRange: false };
   // Only the input section: stop at the first "Output #" line.
   const inputPart = stderr.split(/\nOutput #/)[0] ?? stderr;
   const dur = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(inputPart);
@@ -231,6 +234,8 @@ export function parseInputHeader(stderr: string): InputHeader {
       if (sar && Number(sar[1]) > 0 && Number(sar[2]) > 0) out.sar = Number(sar[1]) / Number(sar[2]);
       // `yuv420p(tv, top first)`, `(bottom coded first (swapped))`: interlaced; `(progressive)` or none: not.
       out.interlaced = /\((?:[^()]*, )?(?:top|bottom)(?: coded)? first/.test(line);
+      // `yuvj420p(pc, ...)` or `yuv420p(pc, ...)`: full range; `(tv, ...)` or nothing: limited.
+      out.fullRange = /, yuvj\w+|, \w+\(pc[,)]/.test(line);
       const fps = /([\d.]+) fps/.exec(line);
       if (fps) out.fps = Number(fps[1]);
       continue;
