@@ -74,8 +74,9 @@ export function lumaReader(data: Buffer, pixels: PixelLayout): LumaReader {
  * so it costs about a millisecond on any frame size.
  */
 export function laplacianVariance(data: Buffer, width: number, height: number, pixels: PixelLayout = 'yuv420p'): number {
-  const luma = lumaReader(data, pixels);
   const step = max(1, floor(width / 320));
+  if (pixels !== 'rgb24') return planarLaplacianVariance(data, width, height, step);
+  const luma = lumaReader(data, pixels);
   let sum = 0;
   let sum2 = 0;
   let n = 0;
@@ -84,6 +85,28 @@ export function laplacianVariance(data: Buffer, width: number, height: number, p
     for (let x = step; x < width - step; x += step) {
       const i = row + x;
       const lap = 4 * luma(i) - luma(i - 1) - luma(i + 1) - luma(i - width) - luma(i + width);
+      sum += lap;
+      sum2 += lap * lap;
+      n++;
+    }
+  }
+  if (n === 0) return 0;
+  const mean = sum / n;
+  return round((sum2 / n - mean * mean) * 10) / 10;
+}
+
+/**
+ * laplacianVariance on a luma plane (the first plane of the buffer), indexing the bytes directly:
+ * the same sums as the general loop, about twice as fast (`--mode all` measures every frame).
+ */
+function planarLaplacianVariance(data: Uint8Array, width: number, height: number, step: number): number {
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let y = step; y < height - step; y += step) {
+    const row = y * width;
+    for (let i = row + step, end = row + width - step; i < end; i += step) {
+      const lap = 4 * (data[i] as number) - (data[i - 1] as number) - (data[i + 1] as number) - (data[i - width] as number) - (data[i + width] as number);
       sum += lap;
       sum2 += lap * lap;
       n++;

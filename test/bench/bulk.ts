@@ -3,14 +3,18 @@
  * BENCH_FILM=0 leaves the film out; BENCH_FILM=only runs the film alone.
  *
  * 1. Speed and memory, on generated H.264 bench videos (test/fixtures/synth.ts `benchVideo`, libx264
- *    medium, a cut every 2-5 s; the 40 s ones are the 20 s ones stream-copied twice, so they differ
- *    only in length), N interleaved rounds ($BENCH_RUNS, default 3; the order rotates each round so
+ *    medium, a cut every 2-5 s; the 40 s and 60 s ones are the 20 s ones stream-copied two and three
+ *    times, so they differ only in length), N interleaved rounds ($BENCH_RUNS, default 3; the order rotates each round so
  *    every command shares the machine's noise), each run sampled every 20 ms for the summed RSS of
  *    its process tree (node and every ffmpeg). Per command: median wall s, ratio to its ffmpeg
  *    reference (medians, same rounds), CPU s (user + sys of the tree, from the same runs under bash
  *    `times`, median), peak tree RSS (the highest of the runs). Targets:
  *      --mode all (JPEG) on 720p30        wall <= 1.2 x `ffmpeg -i v -an -q:v 3 out/%05d.jpg`
  *      --mode interval --interval 2       wall <= 1.1 x `ffmpeg -i v -an -vf fps=1/2 -q:v 3 out/%05d.jpg`
+ *    both judged on the 60 s clip, the length the issue measured (`--mode all` on "a 60 s 1280x720
+ *    30 fps H.264 clip"); the 20 s ratios are printed too, with what the two lengths tell apart:
+ *    the fixed start-up cost per run ((3 x t20 - t60) / 2, node's start and the probe) and the
+ *    marginal ratio ((t60 - t20) / (ref60 - ref20), the throughput once running).
  *      --mode all, 720p and 1080p         peak tree RSS <= 300 MB, and 40 s within 15% of 20 s
  *      default (scene) mode               peak at 720p <= peak at 1080p
  * 2. The film (test/fixtures/film.ts: 20 min 1920x1080 24 fps, ~220 hard cuts, generated once and
@@ -102,9 +106,10 @@ export async function run(): Promise<void> {
 }
 
 async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[string, boolean]>> {
-  console.log('generating / reusing the bench videos (720p30 and 1080p30, 20 s and 40 s; first time: a few minutes) ...');
+  console.log('generating / reusing the bench videos (720p30 20, 40 and 60 s, 1080p30 20 and 40 s; first time: a few minutes) ...');
   const v720 = await benchVideo(20, 1280, 720, { segSeconds: 20 });
   const v720x2 = await benchVideo(40, 1280, 720, { segSeconds: 20 });
+  const v720x3 = await benchVideo(60, 1280, 720, { segSeconds: 20 });
   const v1080 = await benchVideo(20, 1920, 1080, { segSeconds: 20 });
   const v1080x2 = await benchVideo(40, 1920, 1080, { segSeconds: 20 });
   // The same JPEG settings as the reference: quality 92 is ffmpeg's qscale 3 (jpegQscale), and
@@ -115,6 +120,10 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
     { key: 'all-720', label: 'frames extract v --mode all --quality 92 (720p 20 s)', argv: ours(v720, ALL), video: v720 },
     { key: 'ff-int', label: `ffmpeg -i v -an -vf fps=1/${INTERVAL} -q:v 3 out/%05d.jpg (720p 20 s)`, argv: ff(v720, ['-vf', `fps=1/${INTERVAL}`]), video: v720 },
     { key: 'int-720', label: `frames extract v --mode interval --interval ${INTERVAL} (720p 20 s)`, argv: ours(v720, ['--mode', 'interval', '--interval', String(INTERVAL)]), video: v720 },
+    { key: 'ff-all-60', label: 'ffmpeg -i v -an -q:v 3 out/%05d.jpg (720p 60 s)', argv: ff(v720x3, []), video: v720x3 },
+    { key: 'all-720x3', label: 'frames extract v --mode all --quality 92 (720p 60 s)', argv: ours(v720x3, ALL), video: v720x3 },
+    { key: 'ff-int-60', label: `ffmpeg -i v -an -vf fps=1/${INTERVAL} -q:v 3 out/%05d.jpg (720p 60 s)`, argv: ff(v720x3, ['-vf', `fps=1/${INTERVAL}`]), video: v720x3 },
+    { key: 'int-720x3', label: `frames extract v --mode interval --interval ${INTERVAL} (720p 60 s)`, argv: ours(v720x3, ['--mode', 'interval', '--interval', String(INTERVAL)]), video: v720x3 },
     { key: 'all-720x2', label: 'frames extract v --mode all --quality 92 (720p 40 s)', argv: ours(v720x2, ALL), video: v720x2 },
     { key: 'all-1080', label: 'frames extract v --mode all --quality 92 (1080p 20 s)', argv: ours(v1080, ALL), video: v1080 },
     { key: 'all-1080x2', label: 'frames extract v --mode all --quality 92 (1080p 40 s)', argv: ours(v1080x2, ALL), video: v1080x2 },
@@ -134,7 +143,7 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
     return r;
   };
   console.log('warm-up (page cache) ...');
-  for (const v of [v720, v720x2, v1080, v1080x2]) await runTimed(ffmpegBin(), ['-v', 'error', '-i', v.path, '-c', 'copy', '-f', 'null', '-']);
+  for (const v of [v720, v720x2, v720x3, v1080, v1080x2]) await runTimed(ffmpegBin(), ['-v', 'error', '-i', v.path, '-c', 'copy', '-f', 'null', '-']);
   for (let i = 0; i < runs; i++) {
     for (let k = 0; k < commands.length; k++) {
       const c = commands[(i + k) % commands.length] as Command;
@@ -149,13 +158,19 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
   const wall = (k: string): number => median(get(k).times) / 1000;
   const peak = (k: string): number => Math.max(...get(k).peaks);
   const ratio = (k: string, ref: string): number => wall(k) / wall(ref);
-  const allRatio = ratio('all-720', 'ff-all');
-  const intRatio = ratio('int-720', 'ff-int');
+  const allRatio = ratio('all-720x3', 'ff-all-60');
+  const intRatio = ratio('int-720x3', 'ff-int-60');
+  // Two lengths of the same video: fixed start-up cost per run, and the ratio of the extra wall
+  // time the extra 40 s take (throughput once running).
+  const fixed = (k: string): number => (3 * wall(k) - wall(`${k}x3`)) / 2;
+  const marginal = (k: string, ref: string): number => (wall(`${k}x3`) - wall(k)) / (wall(`${ref}-60`) - wall(ref));
+  const lengths = (k: string, ref: string): string =>
+    `20 s: ${fmt(ratio(k, ref), 2)}x; start-up per run ${fmt(fixed(k), 2)} s against ffmpeg's ${fmt((3 * wall(ref) - wall(`${ref}-60`)) / 2, 2)} s; marginal ${fmt(marginal(k, ref), 2)}x`;
   const flat720 = peak('all-720x2') / peak('all-720');
   const flat1080 = peak('all-1080x2') / peak('all-1080');
   const verdicts: Array<[string, boolean]> = [
-    [`--mode all wall ${fmt(allRatio, 2)}x ffmpeg's JPEG dump on 720p30 (target <= ${ALL_WALL_TARGET})`, allRatio <= ALL_WALL_TARGET],
-    [`--mode interval --interval ${INTERVAL} wall ${fmt(intRatio, 2)}x ffmpeg fps=1/${INTERVAL} (target <= ${INTERVAL_WALL_TARGET})`, intRatio <= INTERVAL_WALL_TARGET],
+    [`--mode all wall ${fmt(allRatio, 2)}x ffmpeg's JPEG dump on 60 s of 720p30 (target <= ${ALL_WALL_TARGET}; ${lengths('all-720', 'ff-all')})`, allRatio <= ALL_WALL_TARGET],
+    [`--mode interval --interval ${INTERVAL} wall ${fmt(intRatio, 2)}x ffmpeg fps=1/${INTERVAL} on 60 s of 720p30 (target <= ${INTERVAL_WALL_TARGET}; ${lengths('int-720', 'ff-int')})`, intRatio <= INTERVAL_WALL_TARGET],
     ...(['all-720', 'all-720x2', 'all-1080', 'all-1080x2'] as const).map((k): [string, boolean] =>
       [`--mode all peak tree RSS ${fmt(peak(k), 0)} MB, ${(commands.find((c) => c.key === k) as Command).label.replace(/.*\(/, '(')} (target <= ${PEAK_TARGET_MB})`, peak(k) <= PEAK_TARGET_MB]),
     [`--mode all flat in length at 720p: 40 s / 20 s peak ${fmt(flat720, 3)} (target within 1 +- ${FLATNESS})`, Math.abs(flat720 - 1) <= FLATNESS],
@@ -167,8 +182,9 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
     console.log(`the CLI failed:\n  ${failures.join('\n  ')}`);
     verdicts.push(['every run exited 0', false]);
   }
-  const refOf: Record<string, string> = { 'all-720': 'ff-all', 'int-720': 'ff-int' };
-  const targetOf: Record<string, string> = { 'all-720': `<= ${ALL_WALL_TARGET}`, 'int-720': `<= ${INTERVAL_WALL_TARGET}` };
+  const refOf: Record<string, string> = { 'all-720': 'ff-all', 'int-720': 'ff-int', 'all-720x3': 'ff-all-60', 'int-720x3': 'ff-int-60' };
+  // The verdicts are on the 60 s clip; the 20 s rows show the ratio where start-up weighs most.
+  const targetOf: Record<string, string> = { 'all-720x3': `<= ${ALL_WALL_TARGET}`, 'int-720x3': `<= ${INTERVAL_WALL_TARGET}` };
   const rows: Array<Array<string | number>> = [['command', 'frames', 'wall s', 'runs (s)', 'ratio', 'target', 'result', 'CPU s', 'peak RSS MB', 'RSS target', 'result']];
   for (const c of commands) {
     const ref = refOf[c.key];
@@ -177,7 +193,7 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
     const rssTarget = c.key.startsWith('all-') ? PEAK_TARGET_MB : NaN;
     rows.push([
       c.label, c.video.truth.frameCount, fmt(wall(c.key), 2), get(c.key).times.map((t) => fmt(t / 1000, 1)).join(' '),
-      ref ? fmt(r, 2) : isOurs ? '' : '1.00', ref ? targetOf[c.key] as string : '', ref ? (r <= Number((targetOf[c.key] as string).slice(3)) ? 'PASS' : 'FAIL') : '',
+      ref ? fmt(r, 2) : isOurs ? '' : '1.00', targetOf[c.key] ?? (ref ? '(info)' : ''), targetOf[c.key] ? (r <= Number((targetOf[c.key] as string).slice(3)) ? 'PASS' : 'FAIL') : '',
       fmt(median(get(c.key).cpus), 1), fmt(peak(c.key), 0), Number.isFinite(rssTarget) ? `<= ${rssTarget}` : '', Number.isFinite(rssTarget) ? (peak(c.key) <= rssTarget ? 'PASS' : 'FAIL') : '',
     ]);
   }
