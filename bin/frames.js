@@ -14,25 +14,8 @@
 const MALLOC = { MALLOC_ARENA_MAX: '2' };
 // Only commands that handle full-resolution frames need it; `detect` and `--help` start faster without.
 const LIGHT = new Set(['detect', 'enqueue', 'help']);
-const args = process.argv.slice(2);
-const command = args.find((a) => !a.startsWith('-'));
-/** The value of option `name` (`--x v` or `--x=v`), the last one given. */
-const optionOf = (...names) => {
-  let v;
-  args.forEach((a, i) => {
-    for (const n of names) {
-      if (a === n) v = args[i + 1];
-      else if (a.startsWith(`${n}=`)) v = a.slice(n.length + 1);
-    }
-  });
-  return v;
-};
-// `extract --mode all|interval` as JPEG into a folder: ffmpeg encodes and writes the frames itself
-// and node holds only luma planes, so the restart's 60 ms (a twentieth of 20 s of 720p in interval
-// mode) buys little: 1080p 40 s --mode all peaks at 257-262 MB of tree RSS without it, 249 with.
-const mode = optionOf('--mode') ?? (optionOf('--fps') !== undefined ? 'interval' : 'scene');
-const spooled = command === 'extract' && (mode === 'all' || mode === 'interval') && (optionOf('--format') ?? 'jpeg') === 'jpeg' && !(optionOf('--out', '-o') ?? '').startsWith('s3://');
-const heavy = command !== undefined && !LIGHT.has(command) && !spooled;
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+const heavy = command !== undefined && !LIGHT.has(command);
 if (heavy && process.platform === 'linux' && typeof process.execve === 'function' && !process.env.FRAMES_MALLOC_SET) {
   const env = { ...MALLOC, ...process.env, FRAMES_MALLOC_SET: '1' };
   const v8Flags = process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) ? [] : ['--max-semi-space-size=4'];
