@@ -237,7 +237,11 @@ function decodeArgs(plan: AnalysisPlan, probeNow: ProbeResult | undefined): { de
     const j = c.jpeg;
     if (j) {
       // -qmin 1: the encoder's floor is 2 otherwise, and the best quality asked for could not be had.
-      const enc = ['-map', '[jo]', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-qmin', '1', '-q:v', String(j.qscale)];
+      // A few frames (interval targets): one encoder thread. Each frame thread holds a context of
+      // its own for frames that never come (interval, 1080p: 295 MB peak tree RSS against 332,
+      // 720p 245-247 against 265-267, and 0.1 s sooner); every frame (`all`) keeps them busy.
+      const fewFrames = c.stepSec > 0 || c.targets !== undefined;
+      const enc = ['-map', '[jo]', '-fps_mode', 'passthrough', '-c:v', 'mjpeg', '-qmin', '1', '-q:v', String(j.qscale), ...(fewFrames ? ['-threads', '1'] : [])];
       const spool = j.spool;
       if (spool) {
         // The image2 muxer writes each JPEG to its file, then the framecrc muxer a line for it to
