@@ -11,7 +11,10 @@
 // The mmap threshold is no longer fixed (it was 128 KB): frame buffers are pooled now, and a fixed
 // threshold made every sharp encode map and fault in its image-sized buffers anew (20 s of 720p in
 // --mode all: 1.2 M minor faults, 5 s of system time; 2 s without). Memory bench after: 271 / 268 MB.
-const MALLOC = { MALLOC_ARENA_MAX: '2' };
+// One arena, not two (2026-12-03): the film's hybrid run peaked at 277-279 MB of tree RSS against
+// 295-305, scene mode 720p / 1080p at 190 / 256 MB against 194-200 / 264-268, at the same speed
+// (frames are encoded one at a time; --mode all --format webp, four encodes at once, 1% slower).
+const MALLOC = { MALLOC_ARENA_MAX: '1' };
 // Only commands that handle full-resolution frames need it; `detect` and `--help` start faster without.
 const LIGHT = new Set(['detect', 'enqueue', 'help']);
 const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
