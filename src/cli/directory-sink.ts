@@ -13,9 +13,10 @@ import { MANIFEST, type FrameSink } from './frame-sink.js';
 const DEFAULT_FRAME_FILE = /^\d+\.(jpg|webp|png)$/;
 /**
  * What a killed run leaves before it could clean up: `.<name>.<pid>.<time>.part`, and the frames
- * ffmpeg wrote itself, `.spool.<pid>.<time>-<process>-<n>.jpg` (ExtractOptions.spool).
+ * the engine wrote itself (ExtractOptions.spool): ffmpeg's `.spool.<pid>.<time>-<process>-<n>.jpg`,
+ * sharp's `.spool.<pid>.<time>-e-<n>.<ext>`.
  */
-const STAGED_FILE = /^\..+\.\d+\.[0-9a-z]+\.part$|^\.spool\.\d+\.[0-9a-z]+-\d+-\d+\.jpg$/;
+const STAGED_FILE = /^\..+\.\d+\.[0-9a-z]+\.part$|^\.spool\.\d+\.[0-9a-z]+-(\d+|e)-\d+\.(jpg|webp|png)$/;
 
 /** Frame files written (and renamed at the end) at once: enough to keep libuv's four threads busy. */
 const WRITES_IN_FLIGHT = 8;

@@ -16,8 +16,9 @@ export interface FrameSink {
   /** Before the first frame: create the place, make an earlier run there look unfinished. */
   begin(): Promise<void>;
   /**
-   * A local folder may let ffmpeg write frames into it itself (ExtractOptions.spool): put then gets
-   * frames with `spooled` set, and commit / abandon remove that pattern's files they do not keep.
+   * A local folder may let the encoder (ffmpeg, sharp) write frames into it itself
+   * (ExtractOptions.spool): put then gets frames with `spooled` set, and commit / abandon remove
+   * that pattern's files they do not keep.
    */
   readonly spool?: { dir: string; tag: string };
   /** One frame, as soon as it is encoded; may wait while the sink is behind (bounded memory). */

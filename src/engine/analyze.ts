@@ -88,6 +88,11 @@ export function spoolablePath(p: string): boolean {
   return /^[\w./ +,=@~-]+$/.test(p);
 }
 
+/** The n-th file that sharp writes itself in a spooled `all` run of another format (or sharp's JPEG). */
+export function encodedSpoolFile(spool: { dir: string; tag: string }, n: number, ext: string): string {
+  return path.join(path.resolve(spool.dir), `.${spool.tag}-e-${String(n).padStart(8, '0')}.${ext}`);
+}
+
 /** The JPEG files of decode process `n` of a spooled run: image2's pattern, and the k-th file (from 0). */
 export function spoolFiles(spool: { dir: string; tag: string }, n: number): { pattern: string; fileOf: (k: number) => string } {
   const base = path.join(path.resolve(spool.dir), `.${spool.tag}-${n}-`);

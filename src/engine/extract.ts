@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AbortedError } from '../errors.js';
-import { runAnalysis, spoolablePath, type CandidateFrame } from './analyze.js';
+import { encodedSpoolFile, runAnalysis, spoolablePath, type CandidateFrame } from './analyze.js';
 import type { SpooledJpeg } from './frame-buffers.js';
 import { analysisSkip, finishDetection } from './detect-scenes.js';
 import { SceneDetector, type Boundary } from './detector.js';
@@ -81,13 +81,15 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
   const onOuterAbort = () => inner.abort(options.signal?.reason);
   if (options.signal?.aborted) throw new AbortedError(options.signal.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let job: ExtractionJob | undefined;
   try {
     // sharp is loaded (160 ms, and its native memory) only when it will encode.
     const probe = await probeVideo(file, { signal: inner.signal, ...(ffmpegEncodes(o) ? {} : { onStarted: preloadEncoder }), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     const probeMs = performance.now() - started;
     await options.onProbe?.(probe.info);
-    const job = new ExtractionJob(file, probe, o, options);
-    const analysis = job.run(inner.signal).catch((err: unknown) => { job.fail(err); });
+    const j = new ExtractionJob(file, probe, o, options);
+    job = j;
+    const analysis = j.run(inner.signal).catch((err: unknown) => { j.fail(err); });
     const emitted: FrameRecord[] = [];
     for (;;) {
       const next = await job.nextReady();
@@ -140,6 +142,8 @@ export async function* extractFrames(file: string, options: ExtractOptions = {})
     options.signal?.removeEventListener('abort', onOuterAbort);
     // Stops ffmpeg if the consumer gave up early (break / throw in the for-await loop).
     inner.abort(new AbortedError('extraction stopped'));
+    // ...and sharp: a spooled encode still running would write its file after the caller's cleanup.
+    await job?.stopEncoding();
   }
 }
 
@@ -199,11 +203,21 @@ class ExtractionJob {
   private readonly ffmpegEncodes: boolean;
   /** Where ffmpeg writes those JPEGs itself (ExtractOptions.spool), when it does. */
   private readonly spool: { dir: string; tag: string } | undefined;
+  /**
+   * `all` mode encoded by sharp (WebP, PNG): where it writes each frame itself (ExtractOptions.spool).
+   * Every frame waits about 2.7 s of video for the detector to settle its scene; as node Buffers
+   * those waiting PNGs held 200 MB and more until a garbage collection (720p, 20 s: 441-458 MB
+   * peak tree RSS; WebP 304-308 MB).
+   */
+  private readonly encodeSpool: { dir: string; tag: string } | undefined;
+  private encodeSpooled = 0;
 
   constructor(private readonly file: string, private readonly probe: ProbeResult, private readonly o: ResolvedOptions, private readonly options: ExtractOptions) {
     this.ffmpegEncodes = ffmpegEncodes(o);
     const sp = options.spool;
-    this.spool = this.ffmpegEncodes && sp && spoolablePath(path.resolve(sp.dir)) && spoolablePath(sp.tag) ? sp : undefined;
+    const spoolable = sp !== undefined && spoolablePath(path.resolve(sp.dir)) && spoolablePath(sp.tag);
+    this.spool = this.ffmpegEncodes && spoolable ? sp : undefined;
+    this.encodeSpool = !this.ffmpegEncodes && o.mode === 'all' && spoolable ? sp : undefined;
     this.detector = new SceneDetector(
       { threshold: o.threshold, minSceneLenSec: o.minSceneLenSec, minConfidence: o.minConfidence, traceScores: options.traceScores === true },
       (b) => this.onBoundary(b),
@@ -314,6 +328,10 @@ class ExtractionJob {
   /** The scene of a frame the detector has settled. */
   sceneOf(frame: number): number {
     return this.detector.boundaries.filter((b) => b.frame <= frame).length;
+  }
+
+  stopEncoding(): Promise<void> {
+    return this.encoder.stop();
   }
 
   fail(err: unknown): void {
@@ -506,11 +524,20 @@ class ExtractionJob {
     } else {
       c.hold();
       this.unencoded++;
-      p.encoded = this.encoder.encode(c, () => {
+      const read = (): void => {
         c.drop();
         this.unencoded--;
         this.freeRoom();
-      }, this.picture);
+      };
+      if (this.encodeSpool) {
+        const file = encodedSpoolFile(this.encodeSpool, this.encodeSpooled++, EXT[this.o.format]);
+        p.encoded = this.encoder.encodeToFile(c, file, read, this.picture).then((bytes) => {
+          p.spooled = { path: file, bytes };
+          return SPOOLED_DATA;
+        });
+      } else {
+        p.encoded = this.encoder.encode(c, read, this.picture);
+      }
     }
     p.encoded.catch(() => undefined); // surfaced when awaited
     // Keep pending sorted by frame (interval and scene picks interleave in hybrid mode).

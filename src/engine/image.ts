@@ -1,4 +1,5 @@
 /** Pixel work on full-resolution candidate frames: colour conversion, sharpness, blankness, dHash, encoding. */
+import type { Sharp } from 'sharp';
 import type { PixelLayout } from './filters.js';
 import type { ImageFormat } from './types.js';
 // Module-local copies: a global lookup per use is very slow inside vm contexts (jest).
@@ -186,8 +187,10 @@ export const CONTENT_TYPE: Record<ImageFormat, string> = { jpeg: 'image/jpeg', w
  */
 export class FrameEncoder {
   private readonly spare: Buffer[] = [];
-  private readonly queue: Array<() => void> = [];
+  private readonly queue: Array<{ start: () => void; cancel: (err: Error) => void }> = [];
   private running = 0;
+  private idleWaiters: Array<() => void> = [];
+  private stopped = false;
 
   /**
    * `bulk`: every frame of a video is encoded (`--mode all`). JPEG then uses the standard Huffman
@@ -205,17 +208,29 @@ export class FrameEncoder {
    * odd size in its even 4:2:0 buffer).
    */
   encode(frame: { data: Buffer; pixels: PixelLayout; width: number; height: number }, done?: () => void, picture?: { width: number; height: number }): Promise<Buffer> {
+    return this.run(frame, done, picture, (img) => img.toBuffer());
+  }
+
+  /**
+   * As encode, but libvips writes the image to `file` itself; resolves with its size in bytes.
+   * Nothing of it passes through a node Buffer, whose memory only a garbage collection returns.
+   */
+  encodeToFile(frame: { data: Buffer; pixels: PixelLayout; width: number; height: number }, file: string, done?: () => void, picture?: { width: number; height: number }): Promise<number> {
+    return this.run(frame, done, picture, async (img) => (await img.toFile(file)).size);
+  }
+
+  private run<T>(frame: { data: Buffer; pixels: PixelLayout; width: number; height: number }, done: (() => void) | undefined, picture: { width: number; height: number } | undefined, output: (img: Sharp) => Promise<T>): Promise<T> {
     const { data, pixels, width, height } = frame;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const start = (): void => {
         this.running++;
         let own: Buffer | undefined;
-        let converted: Promise<Buffer>;
+        let converted: Promise<T>;
         try {
           if (pixels === 'gray') {
             throw new Error('FrameEncoder: a luma plane alone cannot be encoded in colour');
           } else if (pixels === 'rgb24') {
-            converted = encodeRgb(data, width, height, this.format, this.quality, this.bulk, picture);
+            converted = encodeRgb(data, width, height, this.format, this.quality, this.bulk, picture).then(output);
           } else {
             const size = width * height * 3;
             own = this.spare.pop();
@@ -223,7 +238,7 @@ export class FrameEncoder {
             yuv420ToRgb(data, width, height, own);
             done?.();
             done = undefined;
-            converted = encodeRgb(own, width, height, this.format, this.quality, this.bulk, picture);
+            converted = encodeRgb(own, width, height, this.format, this.quality, this.bulk, picture).then(output);
           }
         } catch (err) {
           converted = Promise.reject(err as Error);
@@ -233,12 +248,25 @@ export class FrameEncoder {
           if (own) this.spare.push(own);
           done?.();
           this.running--;
-          this.queue.shift()?.();
+          if (this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+          this.queue.shift()?.start();
         });
       };
-      if (this.running < this.parallel) start();
-      else this.queue.push(start);
+      const cancel = (err: Error): void => { done?.(); reject(err); };
+      if (this.stopped) cancel(new Error('FrameEncoder: stopped'));
+      else if (this.running < this.parallel) start();
+      else this.queue.push({ start, cancel });
     });
+  }
+
+  /**
+   * Rejects the encodes not started yet, and any asked for later, and resolves once those running
+   * have settled: after a failure nothing may still be writing a file the cleanup has looked for.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const q of this.queue.splice(0)) q.cancel(new Error('FrameEncoder: stopped'));
+    while (this.running > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Frames queued or being encoded. */
@@ -261,8 +289,8 @@ export function jpegQscale(quality: number): number {
   return Math.min(31, Math.max(1, Math.round(1 + s / 7.5)));
 }
 
-/** Encode packed RGB. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
-async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number, bulk: boolean, picture?: { width: number; height: number }): Promise<Buffer> {
+/** A sharp pipeline that encodes packed RGB. JPEG uses plain libjpeg-turbo (about 8x faster than mozjpeg here). */
+async function encodeRgb(rgb: Buffer, width: number, height: number, format: ImageFormat, quality: number, bulk: boolean, picture?: { width: number; height: number }): Promise<Sharp> {
   // Loaded on first use: `frames detect` and the handler's cold start never pay for libvips.
   const sharp = await loadSharp();
   let img = sharp(rgb, { raw: { width, height, channels: 3 } });
@@ -270,10 +298,10 @@ async function encodeRgb(rgb: Buffer, width: number, height: number, format: Ima
   if (picture && (picture.width < width || picture.height < height)) img = img.extract({ left: 0, top: 0, width: picture.width, height: picture.height });
   switch (format) {
     case 'jpeg':
-      return img.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0', optimiseCoding: !bulk }).toBuffer();
+      return img.jpeg({ quality, mozjpeg: false, chromaSubsampling: '4:2:0', optimiseCoding: !bulk });
     case 'webp':
-      return img.webp({ quality, effort: 2 }).toBuffer();
+      return img.webp({ quality, effort: 2 });
     case 'png':
-      return img.png({ compressionLevel: 6 }).toBuffer();
+      return img.png({ compressionLevel: 6 });
   }
 }

@@ -111,12 +111,14 @@ export interface ExtractOptions extends DetectOptions {
    */
   onProbe?: (info: VideoInfo) => void | Promise<void>;
   /**
-   * `mode: 'all'` or `'interval'` as JPEG only: ffmpeg writes each frame into `dir` itself, as
-   * `.<tag>-<process>-<n>.jpg`, instead of passing its bytes through node (for a folder output:
-   * less CPU and memory). Frames then come with `spooled` and an empty `data`; the caller moves the
-   * files it keeps and deletes every other file of that pattern, also after a failure (some may not
-   * have been yielded). Ignored (frames carry `data`) in other modes and formats, or where `dir`
-   * or `tag` holds characters ffmpeg's arguments would read as syntax (`%`, `|`, `:`, brackets...).
+   * `mode: 'all'`, or `'interval'` as JPEG: the encoder writes each frame into `dir` itself
+   * instead of passing its bytes through node (for a folder output: less CPU and memory). ffmpeg
+   * writes JPEG as `.<tag>-<process>-<n>.jpg`; sharp writes WebP and PNG (`all` mode only) as
+   * `.<tag>-e-<n>.<ext>`. Frames then come with `spooled` and an empty `data`; the caller moves the
+   * files it keeps and deletes every other file starting `.<tag>-`, also after a failure (some may
+   * not have been yielded; the run ends only once no encode is still writing). Ignored (frames
+   * carry `data`) in other modes, or where `dir` or `tag` holds characters ffmpeg's arguments
+   * would read as syntax (`%`, `|`, `:`, brackets...).
    */
   spool?: { dir: string; tag: string };
 }
@@ -136,9 +138,9 @@ export interface EncodedFrame {
   /** File extension without dot: jpg, webp or png. */
   ext: string;
   contentType: string;
-  /** The encoded image; empty when ffmpeg wrote it to `spooled.path` (ExtractOptions.spool). */
+  /** The encoded image; empty when the encoder wrote it to `spooled.path` (ExtractOptions.spool). */
   data: Buffer;
-  /** Where ffmpeg wrote the image, and its size, with ExtractOptions.spool. */
+  /** Where the encoder (ffmpeg or sharp) wrote the image, and its size, with ExtractOptions.spool. */
   spooled?: { path: string; bytes: number };
   /** Laplacian variance on the analysis thumbnail: higher is sharper. */
   sharpness: number;

@@ -93,7 +93,7 @@ describe('output folders for same-named videos', () => {
 });
 
 describe('an interrupted folder run', () => {
-  // PNG: frames staged by node; JPEG: written by ffmpeg itself under spool names (ExtractOptions.spool).
+  // Frames under spool names, written by the encoder itself (ExtractOptions.spool): PNG by sharp, JPEG by ffmpeg.
   it.each(['png', 'jpeg'])('SIGINT (--mode all, %s): prints the summary, exits 130, leaves no unfinished folder with a manifest, nothing staged', async (format) => {
     // Prepare
     const lib = path.join(tmp, `many-${format}`);

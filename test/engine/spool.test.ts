@@ -11,7 +11,7 @@ import { extractToDirectory } from '../../src/cli/write-frames.js';
 import { collectFrames } from '../../src/engine/extract.js';
 import { resolveFfmpeg } from '../../src/engine/ffmpeg.js';
 import { SpoolQueue } from '../../src/engine/frame-buffers.js';
-import { jpegQscale } from '../../src/engine/image.js';
+import { FrameEncoder, jpegQscale } from '../../src/engine/image.js';
 import { concatClip, exec, makeTmp, removeTmp, shot } from './helpers.js';
 
 const W = 320;
@@ -113,11 +113,65 @@ describe('spooled JPEGs (ffmpeg writes the frames into the output folder)', () =
   it('a killed run\'s spool files are removed by the next run into that folder', async () => {
     const out = path.join(dir, 'killed');
     await mkdir(out, { recursive: true });
-    const stale = path.join(out, '.spool.12345.abc123-0-00000007.jpg');
-    await writeFile(stale, 'half a jpeg');
+    const stale = [path.join(out, '.spool.12345.abc123-0-00000007.jpg'), path.join(out, '.spool.12345.abc123-e-00000003.png'), path.join(out, '.spool.12345.abc123-e-00000004.webp')];
+    for (const f of stale) await writeFile(f, 'half an image');
+    const keep = path.join(out, '.notes');
+    await writeFile(keep, 'the user\'s');
     const sink = new DirectorySink(out);
     await sink.begin();
-    await expect(stat(stale)).rejects.toThrow(/ENOENT/);
+    for (const f of stale) await expect(stat(f)).rejects.toThrow(/ENOENT/);
+    expect((await stat(keep)).isFile()).toBe(true);
     await sink.abandon();
   });
+});
+
+describe('spooled WebP and PNG (sharp writes `--mode all` frames into the output folder)', () => {
+  let dir: string;
+  let clip: string;
+  beforeAll(async () => {
+    dir = await makeTmp('spool-sharp');
+    clip = path.join(dir, 'clip.mp4');
+    // 4 s, a cut at 2 s.
+    await concatClip(clip, [shot(`testsrc2=s=${W}x${H}:r=30`, 2), shot(`mandelbrot=s=${W}x${H}:r=30:maxiter=60`, 2)], '', ['-preset', 'veryfast', '-g', '30']);
+  }, 120_000);
+  afterAll(() => removeTmp(dir));
+
+  it.each(['png', 'webp'] as const)('%s: each file is the image the library yields without spooling, in order, scenes and sizes in the manifest, nothing left under spool names', async (format) => {
+    const out = path.join(dir, format);
+    const opts = { mode: 'all' as const, format, quality: 80 };
+    const { manifest } = await extractToDirectory(clip, out, opts);
+    const { frames } = await collectFrames(clip, opts);
+    expect(manifest.frames).toHaveLength(120);
+    expect(frames).toHaveLength(120);
+    for (const [k, f] of frames.entries()) {
+      const m = manifest.frames[k] as (typeof manifest.frames)[number];
+      expect(m.frame).toBe(k);
+      expect(m.file).toBe(`${k}.${format}`);
+      const bytes = await readFile(path.join(out, m.file));
+      expect(f.data.length).toBeGreaterThan(0);
+      expect(bytes.equals(f.data)).toBe(true);
+      expect(m.bytes).toBe(bytes.length);
+      expect(m.scene).toBe(k < 60 ? 0 : 1);
+    }
+    expect((await readdir(out)).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect((await readdir(out)).length).toBe(121);
+  }, 120_000);
+
+  it('an encode that fails part-way fails the run, naming the error; no manifest, no frames, nothing left under spool names', async () => {
+    // Fault injection: the 40th file cannot be written (as with a full disk).
+    const encodeToFile = FrameEncoder.prototype.encodeToFile;
+    let calls = 0;
+    FrameEncoder.prototype.encodeToFile = function (this: FrameEncoder, ...a: Parameters<FrameEncoder['encodeToFile']>) {
+      if (++calls === 40) return Promise.reject(new Error('ENOSPC: no space left on device, write'));
+      return encodeToFile.apply(this, a);
+    };
+    const out = path.join(dir, 'fault');
+    try {
+      await expect(extractToDirectory(clip, out, { mode: 'all', format: 'png' })).rejects.toThrow(/ENOSPC/);
+    } finally {
+      FrameEncoder.prototype.encodeToFile = encodeToFile;
+    }
+    expect(calls).toBeGreaterThanOrEqual(40);
+    expect(await readdir(out)).toEqual([]);
+  }, 120_000);
 });
