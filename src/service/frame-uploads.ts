@@ -35,7 +35,7 @@ export class FrameUploads {
   start(key: string, frame: EncodedFrame): void {
     this.keys.push(key);
     const p: Promise<void> = this.#put(key, frame).then(
-      () => void (this.bytes += frame.data.length),
+      () => void (this.bytes += frame.spooled?.bytes ?? frame.data.length),
       (err: unknown) => {
         if (this.#error) return;
         this.#error = { err };

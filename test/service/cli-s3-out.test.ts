@@ -3,6 +3,7 @@
  * with S3_ENDPOINT, then the S3 sink over the service's S3 adapter with injected faults (some
  * uploads fail once and are retried; a permanent failure gives a clear error and no manifest).
  */
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/s3-object-store.js';
@@ -10,6 +11,7 @@ import { ObjectStoreError } from '../../src/adapters/errors.js';
 import type { ObjectStore } from '../../src/adapters/object-store.js';
 import { S3Sink } from '../../src/cli/s3-sink.js';
 import { extractToSink } from '../../src/cli/write-frames.js';
+import { collectFrames } from '../../src/engine/extract.js';
 import { PermanentError } from '../../src/errors.js';
 import type { Manifest } from '../../src/engine/index.js';
 import { exec, ff, makeTmp, removeTmp, repoRoot } from '../engine/helpers.js';
@@ -95,6 +97,38 @@ describe('frames extract --out s3://', () => {
     const keys = await store.list(BUCKET, 'retry/');
     expect(keys.sort()).toEqual([...manifest.frames.map((f) => `retry/${f.file}`), 'retry/manifest.json'].sort());
     expect(JSON.parse(await getText('retry/manifest.json'))).toEqual(JSON.parse(JSON.stringify(manifest)));
+    // ffmpeg wrote the JPEGs into the sink's own local folder (unpicked candidates too): gone now.
+    expect(sink.spool?.dir).toMatch(/frames-s3-/);
+    expect(existsSync(sink.spool?.dir as string)).toBe(false);
+  });
+
+  it('--mode all as PNG: each object is the image the library yields, encoded into the sink\'s local folder and read back for its upload; the folder is gone after the run', async () => {
+    // Prepare: a look into the sink's folder at each upload.
+    const seen = new Set<string>();
+    const sink: S3Sink = new S3Sink(faulty(() => {
+      const dir = sink.spool?.dir as string;
+      if (existsSync(dir)) for (const n of readdirSync(dir)) seen.add(n); // (gone before the manifest)
+      return null;
+    }), { bucket: BUCKET, prefix: 'png/' });
+    const opts = { mode: 'all' as const, format: 'png' as const };
+
+    // Act
+    const { manifest } = await extractToSink(clip, sink, opts);
+
+    // Assert
+    const { frames } = await collectFrames(clip, opts);
+    expect(manifest.frames).toHaveLength(120);
+    expect(frames).toHaveLength(120);
+    for (const k of [0, 1, 59, 119]) {
+      const body = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: `png/${k}.png` }));
+      const bytes = Buffer.from(await (body.Body as NonNullable<typeof body.Body>).transformToByteArray());
+      expect(bytes.equals((frames[k] as (typeof frames)[number]).data)).toBe(true);
+      expect(manifest.frames[k]?.bytes).toBe(bytes.length);
+    }
+    expect((await store.list(BUCKET, 'png/')).length).toBe(121);
+    expect([...seen].filter((n) => /^\.spool\.\d+\.[0-9a-z]+-e-\d{8}\.png$/.test(n)).length).toBeGreaterThan(10);
+    expect(sink.spool?.dir).toMatch(/frames-s3-/);
+    expect(existsSync(sink.spool?.dir as string)).toBe(false);
   });
 
   it('a permanent failure: a clear error naming the upload, no manifest, the frames it wrote deleted', async () => {
@@ -110,5 +144,6 @@ describe('frames extract --out s3://', () => {
     expect((err as Error).message).toMatch(/upload to s3:\/\/frames-out\/perm\/ failed: .*AccessDenied/);
     expect(s.attempts.get('perm/3.jpg')).toBe(1); // permanent: not retried
     expect(await store.list(BUCKET, 'perm/')).toEqual([]);
+    expect(existsSync(sink.spool?.dir as string)).toBe(false);
   });
 });
