@@ -13,6 +13,7 @@ import { BufferPool, type SpooledJpeg } from './frame-buffers.js';
 import { chunkConcurrency, MIN_CHUNK_SEC, planChunks, runChunks, windowSpans } from './parallel-decode.js';
 import { FrameIndexer, type ProbeResult } from './probe.js';
 import { analysisChain, candidateChain, frameBytes, type FrameTargets, type PixelLayout } from './filters.js';
+import type { Signature } from './signature.js';
 
 export interface AnalysisFrame {
   index: number;
@@ -20,6 +21,8 @@ export interface AnalysisFrame {
   /** An intra-coded keyframe: encoders put these at the cuts they notice. */
   keyframe: boolean;
   rgb: Uint8Array;
+  /** makeSignature(rgb), when it was made ahead (a chunk decoded ahead of its turn). */
+  signature?: Signature;
   /** The decoded picture's size (0 when unknown): it may change mid-stream. */
   width: number;
   height: number;

@@ -13,7 +13,7 @@
 import type { Readable } from 'node:stream';
 import { spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
 import { BufferPool, ChunkQueue, JpegQueue, readShowinfoLine, SpoolQueue, type ShowinfoMeta, type ShowinfoState, type SpooledJpeg } from './frame-buffers.js';
-import { SIG_BYTES } from './signature.js';
+import { SIG_BYTES, type Signature } from './signature.js';
 
 /** One decoded frame off a pipe. */
 export interface DecodedFrame {
@@ -28,6 +28,8 @@ export interface DecodedFrame {
   data: Buffer;
   /** A candidate's JPEG, when ffmpeg encodes the candidates too: its bytes (pipe 4), or the file ffmpeg wrote (spooled). */
   jpeg?: Buffer | SpooledJpeg;
+  /** `ana`: its signature, when it was made while the frame waited in a chunk's queue. */
+  signature?: Signature;
 }
 
 export interface DecodeReaderOptions {

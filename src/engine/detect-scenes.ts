@@ -82,7 +82,7 @@ export async function detectScenesObserved(file: string, options: DetectOptions 
       observe?.(f);
       seen.see(f.index, f.time);
       sizes.push(f.index, f.width, f.height);
-      detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
+      detector.push(f.index, f.time, f.signature ?? makeSignature(f.rgb), f.keyframe);
       if (options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
         lastProgress = f.time;
         const first = seen.first?.frame ?? 0;

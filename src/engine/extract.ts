@@ -307,7 +307,7 @@ class ExtractionJob {
       onAnalysis: (f) => {
         this.seen.see(f.index, f.time);
         this.sizes.push(f.index, f.width, f.height);
-        this.detector.push(f.index, f.time, makeSignature(f.rgb), f.keyframe);
+        this.detector.push(f.index, f.time, f.signature ?? makeSignature(f.rgb), f.keyframe);
         if (this.options.onProgress && duration > 0 && f.time - lastProgress >= duration / 100) {
           lastProgress = f.time;
           const first = this.seen.first?.frame ?? 0;
