@@ -73,6 +73,26 @@ export function planChunks(probe: ProbeResult, targetSec: number): ChunkSpan[] |
   return spans;
 }
 
+/**
+ * The span that costs most to decode, by its packets' bytes plus a share a frame for the per-pixel
+ * work (about 12 KB a frame at 720p: fitted on the bench video's chunks, 0.1 s per MB and 1.2 ms a
+ * frame on one thread). Exact enough to tell a dense part of the video from a sparse one.
+ */
+export function heaviestSpan(probe: ProbeResult, spans: readonly ChunkSpan[]): number {
+  const perFrame = (probe.codedWidth * probe.codedHeight) / 74;
+  const cost = spans.map(() => 0);
+  let k = 0;
+  for (let p = 0; p < probe.packetTimes.length; p++) {
+    const t = probe.packetTimes[p] as number;
+    while (k < spans.length - 1 && t >= (spans[k] as ChunkSpan).end) k++;
+    const span = spans[k] as ChunkSpan;
+    if (t >= span.start && t < span.end) cost[k] = (cost[k] as number) + (probe.packetSizes[p] ?? 0) + perFrame;
+  }
+  let best = 0;
+  for (let j = 1; j < cost.length; j++) if ((cost[j] as number) > (cost[best] as number)) best = j;
+  return best;
+}
+
 /** Containers whose seeks land at or before the time asked for, so an accurate seek loses no frame. */
 const WINDOW_SEEKABLE = /(^|,)(mov|mp4|matroska|webm)(,|$)/;
 
@@ -191,6 +211,13 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     }
   };
 
+  // One decoder thread a process, but two for the chunk with the most to decode when every chunk
+  // runs at once: the others end before it, and then it has both cores to itself (20 s of 720p,
+  // interval, chunks of 1.2 and 0.7 CPU s: 1.70 s against 1.77 and 1.84 against 2.02 in two runs;
+  // 1080p 2.83 against 3.17 s, 12 MB more). Two for every chunk was slower (60 s: 4.3 s against
+  // 3.4, frame threads waiting on each other); with more chunks than processes, one each.
+  const doubled = concurrency > 1 && spans.length <= concurrency ? heaviestSpan(probe, spans) : -1;
+
   const runOne = async (i: number, onExit: () => void): Promise<void> => {
     const span = spans[i] as ChunkSpan;
     // The probe's and the single pass's clock: the file's times shifted to start at 0 (as ffmpeg
@@ -206,12 +233,7 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       const from = Number.isFinite(span.start) ? seekTo : Math.min(0, firstPacket);
       window.push('-t', (span.end - from + 4 * frameDur).toFixed(6));
     }
-    // One decoder thread a process, but two for a chunk whose frames are wanted at once (the first):
-    // when the other chunks end before it, as they do when its part of the video is the denser,
-    // it has both cores to itself (20 s of 720p, interval: 1.84 s against 2.02, its chunks 1.2 and
-    // 0.7 CPU s; 1080p 2.83 against 3.17 s, 12 MB more; no change when it is the lighter). Two for
-    // every chunk was slower: 4.3 s against 3.4 on 60 s, frame threads waiting on each other.
-    const threads = concurrency > 1 ? ['-threads', i === live ? '2' : '1'] : [];
+    const threads = concurrency > 1 ? ['-threads', i === doubled ? '2' : '1'] : [];
     const ffArgs = [...safeInputArgs(plan.file, [...args.decoderArgs, ...threads, ...window]), '-an', '-sn', '-dn', '-filter_complex', args.filter, ...args.outputs(i)];
     const inSpan = (t: number): boolean => t >= span.start - frameDur / 4 && t < span.end - frameDur / 4;
     const q = queues[i] as DecodedFrame[];

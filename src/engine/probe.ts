@@ -19,6 +19,8 @@ export interface ProbeResult {
   sar: number;
   /** Packet timestamps in seconds, ascending = display order. */
   packetTimes: Float64Array;
+  /** Each of those packets' size in bytes, in the same order (a decode's cost grows with them). */
+  packetSizes: Float64Array;
   /** Whether the stream has B-frames (by packet order: pts out of dts order). */
   hasBFrames: boolean;
   /** All packets carried timestamps, so indices can be derived from them. */
@@ -95,6 +97,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   const pts: number[] = [];
   const dts: number[] = [];
   const durations: number[] = [];
+  const sizes: number[] = [];
   const keys: boolean[] = [];
   let timestampsUsable = true;
   let firstKeyPts: number | undefined;
@@ -119,6 +122,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
     dts.push(d);
     pts.push(Number.isFinite(p) ? p : d);
     durations.push(Number(cols[3]) || 0);
+    sizes.push(Number(cols[4]) || 0);
     keys.push((flags & 1) === 1);
   }
   if (pts.length === 0) {
@@ -127,7 +131,9 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   let hasBFrames = false;
   for (let i = 1; i < pts.length; i++) if ((pts[i] as number) < (pts[i - 1] as number)) { hasBFrames = true; break; }
   const tb = tbNum / tbDen;
-  const sorted = Float64Array.from(pts, (p) => p * tb).sort();
+  const order = pts.map((_, i) => i).sort((a, b) => (pts[a] as number) - (pts[b] as number));
+  const sorted = Float64Array.from(order, (i) => (pts[i] as number) * tb);
+  const packetSizes = Float64Array.from(order, (i) => sizes[i] as number);
   if (new Set(sorted).size !== sorted.length) timestampsUsable = false;
 
   const first = sorted[0] as number;
@@ -165,7 +171,7 @@ export function parseProbe(file: string, framecrc: string, stderr: string): Prob
   if (firstShown >= sorted.length) firstShown = 0;
   return {
     firstShown, warnings: probeWarnings(stderr),
-    info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, hasBFrames, timestampsUsable, partial,
+    info, codedWidth: header.width, codedHeight: header.height, sar: header.sar, packetTimes: sorted, packetSizes, hasBFrames, timestampsUsable, partial,
     container: header.container, splitPoints, interlaced: header.interlaced, fullRange: header.fullRange,
   };
 }

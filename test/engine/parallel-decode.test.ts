@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
 import { detectScenes } from '../../src/engine/detect-scenes.js';
-import { planChunks } from '../../src/engine/parallel-decode.js';
+import { heaviestSpan, planChunks } from '../../src/engine/parallel-decode.js';
 import { parseProbe, probeVideo, type ProbeResult } from '../../src/engine/probe.js';
 import { concatClipInTmp, FPS, removeTmp, shot } from './helpers.js';
 
 const header = (container: string) => `Input #0, ${container}, from 'x.mp4':\n  Duration: 00:00:40.00, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:0[0x1](und): Video: h264 (High), yuv420p(progressive), 640x360, 25 fps, 25 tbr\nOutput #0, framecrc, to 'pipe:1':\n`;
 
-/** framecrc lines (tb 1/1000) from [dts, pts, key] in decode order. */
-const crc = (packets: Array<[number, number, boolean]>) =>
-  ['#tb 0: 1/1000', ...packets.map(([d, p, k]) => `0, ${d}, ${p}, 40, 100, 0x0${k ? '' : ', F=0x0'}`)].join('\n');
+/** framecrc lines (tb 1/1000) from [dts, pts, key, size (default 100)] in decode order. */
+const crc = (packets: Array<[number, number, boolean, number?]>) =>
+  ['#tb 0: 1/1000', ...packets.map(([d, p, k, size]) => `0, ${d}, ${p}, 40, ${size ?? 100}, 0x0${k ? '' : ', F=0x0'}`)].join('\n');
 
 /** A 40 s stream at 25 fps, closed GOPs of `gop` frames, no B-frames. */
 function simpleStream(gop: number, container = 'mov,mp4,m4a,3gp,3g2,mj2'): ProbeResult {
@@ -43,6 +43,27 @@ describe('split points and chunk layout', () => {
     expect(many.length).toBeGreaterThanOrEqual(6);
     for (let i = 1; i < many.length; i++) expect(many[i]?.start).toBe(many[i - 1]?.end);
     for (const s of many.slice(1, -1)) expect(s.end - s.start).toBeGreaterThanOrEqual(6);
+  });
+
+  it('packet sizes come in display order, beside their times', () => {
+    // decode order: I0 P2 B1, sizes 900, 500, 100
+    const p = parseProbe('x.mp4', crc([[0, 0, true, 900], [40, 80, false, 500], [80, 40, false, 100]]), header('mov,mp4'));
+    expect(Array.from(p.packetTimes)).toEqual([0, 0.04, 0.08]);
+    expect(Array.from(p.packetSizes)).toEqual([900, 100, 500]);
+  });
+
+  it('the heaviest span: the most bytes to decode, with a share a frame; only packets inside a span count', () => {
+    // 40 s at 25 fps, 640x360 (a frame's share: 3114 bytes); the last 10 s dense (40 KB a packet).
+    const packets: Array<[number, number, boolean, number]> = [];
+    for (let i = 0; i < 1000; i++) packets.push([i * 40, i * 40, i % 100 === 0, i >= 750 ? 40_000 : 2_000]);
+    const p = parseProbe('x.mp4', crc(packets), header('mov,mp4'));
+    expect(heaviestSpan(p, [{ start: -Infinity, end: 20 }, { start: 20, end: Infinity }])).toBe(1);
+    expect(heaviestSpan(p, [{ start: -Infinity, end: 32 }, { start: 32, end: Infinity }])).toBe(1);
+    // 875 frames, 125 of them dense, against 125 dense ones: the frames' share counts.
+    expect(heaviestSpan(p, [{ start: -Infinity, end: 35 }, { start: 35, end: Infinity }])).toBe(0);
+    // A window's spans: the packets outside it (the dense end) count for neither.
+    expect(heaviestSpan(p, [{ start: 4, end: 12 }, { start: 12, end: 28 }])).toBe(1);
+    expect(heaviestSpan(p, [{ start: 4, end: 24 }, { start: 24, end: 28 }])).toBe(0);
   });
 
   it('no chunks for containers whose seeking is not exact, short videos, or no split point', () => {
