@@ -6,7 +6,7 @@
  * uploaded are deleted. Works against any S3-compatible store: `S3_ENDPOINT`, plus the AWS SDK's
  * usual credentials and region variables.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Manifest, EncodedFrame } from '../engine/index.js';
@@ -67,9 +67,32 @@ export interface S3SinkOptions {
   concurrency?: number;
   retry?: Pick<RetryPolicy, 'retries' | 'minDelayMs' | 'maxDelayMs'>;
   onRetry?: (message: string) => void;
+  /** Where the local folder of frames waiting for upload goes (default: the system's temp folder). */
+  tmpDir?: string;
 }
 
 const DEFAULT_RETRY = { retries: 4, minDelayMs: 200, maxDelayMs: 5000 };
+
+/** The S3 sink's local folders: `frames-s3-<pid>-<random>` in the temp folder. */
+const SPOOL_PREFIX = 'frames-s3-';
+const SPOOL_DIR = /^frames-s3-(\d+)-[0-9A-Za-z]{6}$/;
+
+/**
+ * Removes the local folders of runs that were killed before they could (`kill -9`, a crash): those
+ * whose process is gone. A live process, or one not ours to signal, keeps its folder.
+ */
+export async function removeDeadSpools(tmp: string): Promise<void> {
+  const names = await readdir(tmp).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = SPOOL_DIR.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
 
 export class S3Sink implements FrameSink {
   readonly location: string;
@@ -85,6 +108,7 @@ export class S3Sink implements FrameSink {
    * settle: held as node Buffers, those PNGs peaked at 418 MB of tree RSS (720p, 20 s).
    */
   spool: { dir: string; tag: string } | undefined;
+  private readonly tmpDir: string | undefined;
 
   constructor(private readonly store: ObjectStore, private readonly loc: S3Location, o: S3SinkOptions = {}) {
     this.location = `s3://${loc.bucket}/${loc.prefix}`;
@@ -93,6 +117,7 @@ export class S3Sink implements FrameSink {
       ...(o.onRetry ? { onRetry: (i) => o.onRetry?.(`retrying ${i.what} (attempt ${i.attemptNumber + 1}): ${i.error}`) } : {}),
     };
     this.uploads = new FrameUploads((key, frame) => this.upload(key, frame), o.concurrency ?? 8, this.abort);
+    this.tmpDir = o.tmpDir;
   }
 
   private async upload(key: string, frame: EncodedFrame): Promise<void> {
@@ -120,7 +145,9 @@ export class S3Sink implements FrameSink {
       .filter((k) => !k.slice(this.loc.prefix.length).includes('/'));
     // An interrupted earlier run must not look complete while we overwrite its frames.
     if (this.earlier.includes(this.manifestKey)) await withRetry('delete', () => this.store.deleteMany(this.loc.bucket, [this.manifestKey]), this.retry);
-    this.spool = { dir: await mkdtemp(path.join(os.tmpdir(), 'frames-s3-')), tag: `spool.${process.pid}.${Date.now().toString(36)}` };
+    const tmp = this.tmpDir ?? os.tmpdir();
+    await removeDeadSpools(tmp);
+    this.spool = { dir: await mkdtemp(path.join(tmp, `${SPOOL_PREFIX}${process.pid}-`)), tag: `spool.${process.pid}.${Date.now().toString(36)}` };
   }
 
   private async removeSpool(): Promise<void> {

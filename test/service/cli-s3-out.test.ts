@@ -3,13 +3,15 @@
  * with S3_ENDPOINT, then the S3 sink over the service's S3 adapter with injected faults (some
  * uploads fail once and are retried; a permanent failure gives a clear error and no manifest).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, S3ObjectStore } from '../../src/adapters/s3-object-store.js';
 import { ObjectStoreError } from '../../src/adapters/errors.js';
 import type { ObjectStore } from '../../src/adapters/object-store.js';
-import { S3Sink } from '../../src/cli/s3-sink.js';
+import { removeDeadSpools, S3Sink } from '../../src/cli/s3-sink.js';
 import { extractToSink } from '../../src/cli/write-frames.js';
 import { collectFrames } from '../../src/engine/extract.js';
 import { PermanentError } from '../../src/errors.js';
@@ -147,3 +149,34 @@ describe('frames extract --out s3://', () => {
     expect(existsSync(sink.spool?.dir as string)).toBe(false);
   });
 });
+
+describe('the S3 sink\'s local folders', () => {
+  it('a killed run\'s folder (its process gone) is removed when the next sink begins; live runs\' folders and other files stay', async () => {
+    // Prepare: folders named for a process that has exited, for this one, for a live one.
+    const root = path.join(tmp, 'tmpdir');
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => gone.once('exit', r));
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    const names = { dead: `frames-s3-${gone.pid}-aB3xYz`, own: `frames-s3-${process.pid}-Qw12er`, live: `frames-s3-${live.pid}-Zx98cv`, other: 'frames-s3-notes' };
+    for (const n of Object.values(names)) await mkdir(path.join(root, n), { recursive: true });
+    await writeFile(path.join(root, names.dead, '.spool.1.x-e-00000001.png'), 'half an image');
+
+    // Act: a sink begins with that as its temp folder.
+    const sink = new S3Sink(store, { bucket: BUCKET, prefix: 'tmpclean/' }, { tmpDir: root });
+    let during: string[];
+    try {
+      await sink.begin();
+      during = readdirSync(root);
+      await sink.abandon();
+      await removeDeadSpools(root); // again: nothing more goes
+    } finally {
+      live.kill();
+    }
+
+    // Assert
+    expect(during).toContain(path.basename(sink.spool?.dir as string));
+    expect(during).not.toContain(names.dead);
+    expect(readdirSync(root).sort()).toEqual([names.own, names.live, names.other].sort());
+  });
+});
+
