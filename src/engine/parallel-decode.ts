@@ -1,8 +1,9 @@
 /**
  * The decode pass split into time chunks that start at clean keyframes, decoded by several
- * ffmpeg processes at once, of one decoder thread each (but see runOne), and handed over in time
- * order. H.264's frame threads keep only about 1.5 of 2 cores busy (and fewer when B-frames are skipped); independent chunks
- * keep both busy, so the pass takes about half the time of one process.
+ * ffmpeg processes at once, of one decoder thread each (but see runChunks), and handed over in
+ * time order. H.264's frame threads keep only about 1.5 of 2 cores busy (and fewer when B-frames
+ * are skipped); independent chunks keep both busy, so the pass takes about half the time of one
+ * process.
  *
  * Frames come out exactly as from one decode of the whole file: a chunk starts at a keyframe that
  * nothing before it refers past (probe.splitPoints), and each chunk keeps only the frames whose
@@ -213,9 +214,10 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
 
   // One decoder thread a process, but two for the chunk with the most to decode when every chunk
   // runs at once: the others end before it, and then it has both cores to itself (20 s of 720p,
-  // interval, chunks of 1.2 and 0.7 CPU s: 1.70 s against 1.77 and 1.84 against 2.02 in two runs;
-  // 1080p 2.83 against 3.17 s, 12 MB more). Two for every chunk was slower (60 s: 4.3 s against
-  // 3.4, frame threads waiting on each other); with more chunks than processes, one each.
+  // interval, chunks of 1.2 and 0.7 CPU s: 1.66 s against 1.84; the same clip with its dense part
+  // last 1.77 against 1.86; 1080p 2.83 against 3.17 s, 12 MB more). Two for every chunk was slower
+  // (60 s: 4.3 s against 3.4, frame threads waiting on each other); with more chunks than
+  // processes, one each.
   const doubled = concurrency > 1 && spans.length <= concurrency ? heaviestSpan(probe, spans) : -1;
 
   const runOne = async (i: number, onExit: () => void): Promise<void> => {
@@ -246,8 +248,8 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
       }
       // A chunk ahead of its turn hands its whole queue over at once when the one before it ends,
       // and the detector then works through it while nothing decodes: its signatures are made
-      // now, while node mostly waits for the live chunk (interval, 60 s of 720p: 680 frames and
-      // 87-134 ms after the last ffmpeg had exited).
+      // now, while node mostly waits for the live chunk (interval, 60 s of 720p: 680 frames, 83-87
+      // ms of work after the last ffmpeg had exited; 42-73 ms with this).
       if (e.kind === 'ana' && i !== live) e.signature = makeSignature(new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.byteLength));
       q.push(e);
       if (i === live) poke();
