@@ -75,11 +75,11 @@ export function planChunks(probe: ProbeResult, targetSec: number): ChunkSpan[] |
 }
 
 /**
- * The span that costs most to decode, by its packets' bytes plus a share a frame for the per-pixel
- * work (about 12 KB a frame at 720p: fitted on the bench video's chunks, 0.1 s per MB and 1.2 ms a
- * frame on one thread). Exact enough to tell a dense part of the video from a sparse one.
+ * What each span costs to decode, estimated from its packets' bytes plus a share a frame for the
+ * per-pixel work (about 12 KB a frame at 720p: fitted on the bench video's chunks, 0.1 s per MB
+ * and 1.2 ms a frame on one thread). Exact enough to tell a dense part of the video from a sparse one.
  */
-export function heaviestSpan(probe: ProbeResult, spans: readonly ChunkSpan[]): number {
+export function spanCosts(probe: ProbeResult, spans: readonly ChunkSpan[]): number[] {
   const perFrame = (probe.codedWidth * probe.codedHeight) / 74;
   const cost = spans.map(() => 0);
   let k = 0;
@@ -89,9 +89,18 @@ export function heaviestSpan(probe: ProbeResult, spans: readonly ChunkSpan[]): n
     const span = spans[k] as ChunkSpan;
     if (t >= span.start && t < span.end) cost[k] = (cost[k] as number) + (probe.packetSizes[p] ?? 0) + perFrame;
   }
+  return cost;
+}
+
+/** A second decoder thread pays only for a chunk with this much more to decode than the lightest. */
+export const DENSER_RATIO = 1.8;
+
+/** The span with DENSER_RATIO times the estimated cost of the lightest or more, else -1. */
+export function denserSpan(probe: ProbeResult, spans: readonly ChunkSpan[]): number {
+  const cost = spanCosts(probe, spans);
   let best = 0;
   for (let j = 1; j < cost.length; j++) if ((cost[j] as number) > (cost[best] as number)) best = j;
-  return best;
+  return (cost[best] as number) >= DENSER_RATIO * Math.min(...cost) ? best : -1;
 }
 
 /** Containers whose seeks land at or before the time asked for, so an accurate seek loses no frame. */
@@ -212,13 +221,16 @@ export async function runChunks(plan: AnalysisPlan, probe: ProbeResult, spans: C
     }
   };
 
-  // One decoder thread a process, but two for the chunk with the most to decode when every chunk
-  // runs at once: the others end before it, and then it has both cores to itself (20 s of 720p,
-  // interval, chunks of 1.2 and 0.7 CPU s: 1.66 s against 1.84; the same clip with its dense part
-  // last 1.77 against 1.86; 1080p 2.83 against 3.17 s, 12 MB more). Two for every chunk was slower
+  // One decoder thread a process, but two for a chunk with far more to decode than the others
+  // when every chunk runs at once: the others end before it, and then it has both cores to itself
+  // (20 s of 720p, interval, chunks of 1.2 and 0.7 CPU s: 1.66 s against 1.84; the same clip with
+  // its dense part last 1.77 against 1.86; 1080p 2.83 against 3.17 s, 12 MB more). Between
+  // balanced chunks its extra thread only takes CPU from the other and adds its own overhead
+  // (detect on the speed bench's 60 s: 2.67 s against 2.48), hence DENSER_RATIO: three threads on
+  // two cores pay off from about 1.4 times the work in theory. Two for every chunk was slower
   // (60 s: 4.3 s against 3.4, frame threads waiting on each other); with more chunks than
   // processes, one each.
-  const doubled = concurrency > 1 && spans.length <= concurrency ? heaviestSpan(probe, spans) : -1;
+  const doubled = concurrency > 1 && spans.length <= concurrency ? denserSpan(probe, spans) : -1;
 
   const runOne = async (i: number, onExit: () => void): Promise<void> => {
     const span = spans[i] as ChunkSpan;

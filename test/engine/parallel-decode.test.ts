@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { runAnalysis, type AnalysisPlan } from '../../src/engine/analyze.js';
 import { detectScenes } from '../../src/engine/detect-scenes.js';
-import { heaviestSpan, planChunks } from '../../src/engine/parallel-decode.js';
+import { DENSER_RATIO, denserSpan, planChunks, spanCosts } from '../../src/engine/parallel-decode.js';
 import { parseProbe, probeVideo, type ProbeResult } from '../../src/engine/probe.js';
 import { concatClipInTmp, FPS, removeTmp, shot } from './helpers.js';
 
@@ -52,18 +52,24 @@ describe('split points and chunk layout', () => {
     expect(Array.from(p.packetSizes)).toEqual([900, 100, 500]);
   });
 
-  it('the heaviest span: the most bytes to decode, with a share a frame; only packets inside a span count', () => {
+  it('span costs: the bytes to decode, with a share a frame; only packets inside a span count; a denser span only from DENSER_RATIO times the lightest', () => {
     // 40 s at 25 fps, 640x360 (a frame's share: 3114 bytes); the last 10 s dense (40 KB a packet).
     const packets: Array<[number, number, boolean, number]> = [];
     for (let i = 0; i < 1000; i++) packets.push([i * 40, i * 40, i % 100 === 0, i >= 750 ? 40_000 : 2_000]);
     const p = parseProbe('x.mp4', crc(packets), header('mov,mp4'));
-    expect(heaviestSpan(p, [{ start: -Infinity, end: 20 }, { start: 20, end: Infinity }])).toBe(1);
-    expect(heaviestSpan(p, [{ start: -Infinity, end: 32 }, { start: 32, end: Infinity }])).toBe(1);
-    // 875 frames, 125 of them dense, against 125 dense ones: the frames' share counts.
-    expect(heaviestSpan(p, [{ start: -Infinity, end: 35 }, { start: 35, end: Infinity }])).toBe(0);
+    const share = (640 * 360) / 74;
+    const halves = [{ start: -Infinity, end: 20 }, { start: 20, end: Infinity }];
+    const close = (got: number[], want: number[]): void => { expect(got.length).toBe(want.length); got.forEach((g, i) => expect(g).toBeCloseTo(want[i] as number, 3)); };
+    close(spanCosts(p, halves), [500 * (2_000 + share), 250 * (2_000 + share) + 250 * (40_000 + share)]);
+    expect(denserSpan(p, halves)).toBe(1);
+    // 6.0 against 8.6 MB-equivalents: the denser, but not by DENSER_RATIO.
+    expect(denserSpan(p, [{ start: -Infinity, end: 32 }, { start: 32, end: Infinity }])).toBe(-1);
     // A window's spans: the packets outside it (the dense end) count for neither.
-    expect(heaviestSpan(p, [{ start: 4, end: 12 }, { start: 12, end: 28 }])).toBe(1);
-    expect(heaviestSpan(p, [{ start: 4, end: 24 }, { start: 24, end: 28 }])).toBe(0);
+    const win = [{ start: 4, end: 12 }, { start: 12, end: 28 }];
+    close(spanCosts(p, win), [200 * (2_000 + share), 400 * (2_000 + share)]);
+    expect(denserSpan(p, win)).toBe(1);
+    expect(denserSpan(p, [{ start: 4, end: 24 }, { start: 24, end: 28 }])).toBe(0);
+    expect(DENSER_RATIO).toBeGreaterThan(1);
   });
 
   it('no chunks for containers whose seeking is not exact, short videos, or no split point', () => {
