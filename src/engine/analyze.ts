@@ -91,7 +91,7 @@ export function spoolablePath(p: string): boolean {
   return /^[\w./ +,=@~-]+$/.test(p);
 }
 
-/** The n-th file that sharp writes itself in a spooled `all` run of another format (or sharp's JPEG). */
+/** The n-th file sharp writes itself in a spooled `all` run (WebP, PNG, or JPEG with FRAMES_ALL_ENCODER=sharp). */
 export function encodedSpoolFile(spool: { dir: string; tag: string }, n: number, ext: string): string {
   return path.join(path.resolve(spool.dir), `.${spool.tag}-e-${String(n).padStart(8, '0')}.${ext}`);
 }
