@@ -28,6 +28,13 @@ if (heavy && process.platform === 'linux' && typeof process.execve === 'function
 // it, FRAMES_ENCODE_THREADS overrides); the other modes encode one at a time whatever the pool size.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(1, Math.min(4, (await import('node:os')).availableParallelism())));
 process.env.VIPS_CONCURRENCY ??= '1';
+// Probe the video while the CLI's modules load (src/cli/probe-ahead.ts): ffmpeg's start-up then
+// overlaps them. Best effort: without dist/ the import below reports what is missing.
+try {
+  (await import('../dist/src/cli/probe-ahead.js')).probeAheadFromArgv(process.argv);
+} catch {
+  // nothing started: the engine probes as usual
+}
 let main;
 try {
   ({ main } = await import('../dist/src/cli/main.js'));

@@ -4,10 +4,12 @@
  * when the analysis decoder skips frames or the frame rate varies. No ffprobe needed (the Lambda
  * image ships ffmpeg only).
  */
+import { statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { InvalidVideoError, NoVideoStreamError, VideoNotFoundError } from '../errors.js';
 import { reportsTruncation } from './ffmpeg-errors.js';
-import { safeInputArgs, spawnFfmpeg } from './ffmpeg.js';
+import { safeInputArgs, spawnFfmpeg, type FfmpegRun } from './ffmpeg.js';
 import type { VideoInfo } from './types.js';
 
 export interface ProbeResult {
@@ -64,17 +66,28 @@ export interface ProbeOptions {
  * @throws VideoNotFoundError, InvalidVideoError (EMPTY_FILE, TRUNCATED_VIDEO, UNREADABLE_MEDIA, UNSUPPORTED_INPUT), NoVideoStreamError
  */
 export async function probeVideo(file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  let size: number;
+  let st: Stats;
   try {
-    const st = await stat(file);
+    st = await stat(file);
     if (!st.isFile()) throw new InvalidVideoError('UNREADABLE_MEDIA', `${file} is not a regular file`);
-    size = st.size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VideoNotFoundError(file, { cause: err });
     throw err;
   }
-  if (size === 0) throw new InvalidVideoError('EMPTY_FILE', `${file} is empty (0 bytes)`);
+  if (st.size === 0) throw new InvalidVideoError('EMPTY_FILE', `${file} is empty (0 bytes)`);
 
+  const early = takeProbeAhead(file, st, opts);
+  if (early) {
+    opts.onStarted?.();
+    return early;
+  }
+  const probe = startProbe(file, opts);
+  opts.onStarted?.();
+  return probe.result;
+}
+
+/** The probe's ffmpeg run, and its parsed result once it has exited. */
+function startProbe(file: string, opts: { signal?: AbortSignal; timeoutMs?: number }): { run: FfmpegRun; result: Promise<ProbeResult> } {
   const chunks: Buffer[] = [];
   const run = spawnFfmpeg([...safeInputArgs(file), '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', 'pipe:1'], {
     input: file,
@@ -82,9 +95,76 @@ export async function probeVideo(file: string, opts: ProbeOptions = {}): Promise
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   });
   run.child.stdout?.on('data', (c: Buffer) => chunks.push(c));
-  opts.onStarted?.();
-  const stderr = await run.done;
-  return parseProbe(file, Buffer.concat(chunks).toString('utf8'), stderr);
+  return { run, result: run.done.then((stderr) => parseProbe(file, Buffer.concat(chunks).toString('utf8'), stderr)) };
+}
+
+interface ProbeAhead {
+  stat: Stats;
+  run: FfmpegRun;
+  result: Promise<ProbeResult>;
+  cancel: AbortController;
+}
+
+/** Probes started before anyone asked (probeAhead), by absolute path; each is used at most once. */
+const ahead = new Map<string, ProbeAhead>();
+
+/**
+ * Start probing `file` now, for a probeVideo of the same file soon after: the CLI calls it before
+ * it loads the rest of its modules, so ffmpeg's start-up (about 0.15 s here, most of it the
+ * dynamic loader) and the demux overlap that loading instead of following it (20 s of 720p,
+ * `--mode interval`: the decode starts about 75 ms earlier). Nothing is started when `file` is not
+ * a non-empty regular file. A probe nobody takes keeps nothing alive: its process is unref'd, and
+ * it is thrown away if the file changed before it was asked for.
+ */
+export function probeAhead(file: string): void {
+  const key = path.resolve(file);
+  if (ahead.has(key)) return;
+  let st: Stats;
+  try {
+    st = statSync(key);
+  } catch {
+    return;
+  }
+  if (!st.isFile() || st.size === 0) return;
+  const cancel = new AbortController();
+  let probe: ReturnType<typeof startProbe>;
+  try {
+    probe = startProbe(file, { signal: cancel.signal });
+  } catch {
+    return; // no ffmpeg: probeVideo reports it
+  }
+  probe.result.catch(() => {}); // reported to whoever takes it; unhandled otherwise
+  const { child } = probe.run;
+  child.unref();
+  for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  ahead.set(key, { stat: st, run: probe.run, result: probe.result, cancel });
+}
+
+/** How many probes started ahead wait to be taken (for tests). */
+export function probesAhead(): number {
+  return ahead.size;
+}
+
+/** The probe started ahead for `file`, if it is still the same file and the caller sets no timeout (that is the caller's own run's). */
+function takeProbeAhead(file: string, st: Stats, opts: ProbeOptions): Promise<ProbeResult> | undefined {
+  const key = path.resolve(file);
+  const a = ahead.get(key);
+  if (!a) return undefined;
+  ahead.delete(key);
+  const same = a.stat.ino === st.ino && a.stat.dev === st.dev && a.stat.size === st.size && a.stat.mtimeMs === st.mtimeMs;
+  if (!same || opts.timeoutMs) {
+    a.cancel.abort(new Error('probe ahead not used'));
+    return undefined;
+  }
+  const { child } = a.run;
+  child.ref();
+  for (const s of [child.stdout, child.stderr]) (s as unknown as { ref?: () => void } | null)?.ref?.();
+  const signal = opts.signal;
+  if (!signal) return a.result;
+  if (signal.aborted) a.cancel.abort(signal.reason);
+  const onAbort = (): void => a.cancel.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return a.result.finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** Exported for tests: parse framecrc output plus ffmpeg's stderr header. */
