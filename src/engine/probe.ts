@@ -140,6 +140,12 @@ export function probeAhead(file: string): void {
   ahead.set(key, { stat: st, run: probe.run, result: probe.result, cancel });
 }
 
+/** Stop and forget every probe started ahead that nobody took (a folder run's end, or its interruption). */
+export function dropProbesAhead(): void {
+  for (const a of ahead.values()) a.cancel.abort(new Error('probe ahead not used'));
+  ahead.clear();
+}
+
 /** How many probes started ahead wait to be taken (for tests). */
 export function probesAhead(): number {
   return ahead.size;

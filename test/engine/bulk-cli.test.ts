@@ -92,6 +92,33 @@ describe('output folders for same-named videos', () => {
   });
 });
 
+describe('probes started ahead (src/cli/probe-ahead.ts, the folder loop)', () => {
+  /** A run through an ffmpeg that logs its arguments: the probes are its `-f framecrc` runs. */
+  async function probesOf(...args: string[]): Promise<{ code: number | null; probes: string[] }> {
+    const log = path.join(tmp, `ff-${Math.random().toString(36).slice(2)}.log`);
+    const wrapper = path.join(tmp, 'ffmpeg-logged.sh');
+    const real = (await exec('sh', ['-c', 'command -v ffmpeg'])).stdout.toString().trim();
+    await writeFile(wrapper, `#!/bin/sh\necho "$*" >> "$FF_LOG"\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const r = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, FFMPEG_PATH: wrapper, FF_LOG: log } });
+    const lines = existsSync(log) ? (await readFile(log, 'utf8')).split('\n') : [];
+    return { code: r.code, probes: lines.filter((l) => l.includes('-c copy -f framecrc')) };
+  }
+
+  it('a single video and every video of a folder are probed once: the probe started ahead is the one used', async () => {
+    const one = await probesOf('extract', clip, '-o', path.join(tmp, 'ahead-one'), '--fps', '1');
+    expect(one.code).toBe(0);
+    expect(one.probes).toHaveLength(1);
+
+    const lib = path.join(tmp, 'ahead-lib');
+    await mkdir(lib, { recursive: true });
+    for (const n of ['a', 'b', 'c']) await copyFile(clip, path.join(lib, `${n}.mp4`));
+    const all = await probesOf('extract', lib, '-o', path.join(tmp, 'ahead-lib-out'), '--fps', '1');
+    expect(all.code).toBe(0);
+    expect(all.probes).toHaveLength(3);
+    for (const n of ['a', 'b', 'c']) expect(all.probes.filter((l) => l.includes(`${n}.mp4`))).toHaveLength(1);
+  });
+});
+
 describe('an interrupted folder run', () => {
   // Frames under spool names, written by the encoder itself (ExtractOptions.spool): PNG by sharp, JPEG by ffmpeg.
   it.each(['png', 'jpeg'])('SIGINT (--mode all, %s): prints the summary, exits 130, leaves no unfinished folder with a manifest, nothing staged', async (format) => {
