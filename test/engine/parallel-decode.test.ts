@@ -140,6 +140,35 @@ describe('chunked decode on real video (ffmpeg)', () => {
     for (const c of two.cand) expect(singleByIndex.has(c.split(':')[0])).toBe(true);
   }, 120_000);
 
+  it('a video without B-frames is decoded in chunks too, with the same frames and indices as one pass', async () => {
+    const { dir: d2, clip: noB } = await concatClipInTmp('chunks-nob', 'nob.mp4', [
+      shot('testsrc2=s=192x108:r=30', 7), shot('mandelbrot=s=192x108:r=30:maxiter=60', 7), shot('cellauto=s=192x108:r=30:rule=110', 6),
+    ], '', ['-bf', '0', '-g', '60', '-sc_threshold', '0']);
+    try {
+      const p2 = await probeVideo(noB);
+      expect(p2.hasBFrames).toBe(false);
+      const runs: string[][] = [];
+      let readers = 0;
+      for (const chunked of [false, true]) {
+        process.env.FRAMES_DECODE_PROCESSES = '2';
+        const ana: string[] = [];
+        readers = 0;
+        await runAnalysis({
+          file: noB, probe: p2, skip: 'none', skipLoopFilter: false, candidates: null,
+          ...(chunked ? { chunking: { maxSec: 6 } } : {}),
+          onReader: () => { readers++; },
+          onAnalysis: (f) => { ana.push(`${f.index}@${f.time.toFixed(3)}:${createHash('md5').update(f.rgb).digest('hex')}`); },
+        });
+        runs.push(ana);
+      }
+      expect(readers).toBeGreaterThanOrEqual(2);
+      expect(runs[0]).toHaveLength(600);
+      expect(runs[1]).toEqual(runs[0]);
+    } finally {
+      await removeTmp(d2);
+    }
+  }, 120_000);
+
   it('detect finds the cuts on both sides of chunk boundaries, the same with 1 or 2 processes', async () => {
     process.env.FRAMES_DECODE_PROCESSES = '2';
     const a = await detectScenes(clip);
