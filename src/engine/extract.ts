@@ -245,7 +245,7 @@ class ExtractionJob {
     } else {
       this.encoder = new FrameEncoder(o.format, o.quality);
     }
-    // Candidates of the open scene: a fixed memory budget, at least 6 (1080p: 7, 720p: 16).
+    // Candidates of the open scene: a fixed memory budget, at least 6 (1920x1080: 8, 720p: 16).
     const frameBytes = probe.info.width * probe.info.height * 1.5;
     this.reservoir = new Reservoir(Math.max(6, Math.min(16, Math.floor(RESERVOIR_BYTES / Math.max(1, frameBytes)))));
     this.window = windowOf(file, probe, o);
@@ -321,6 +321,11 @@ class ExtractionJob {
     this.detector.flush();
     this.analyzeMs = performance.now() - t;
     this.detection = finishDetection(this.file, this.probe, summary.decodedFrames, summary.frameCount, summary.stderrTail, this.detector, this.sizes.warnings(), this.window && { window: this.window, seen: this.seen });
+    const cap = this.reservoir.capacity;
+    // Said, not silent: the film's hybrid run with 10 asked gave no scene 10 frames at 1080p.
+    if ((this.o.mode === 'scene' || this.o.mode === 'hybrid') && cap < this.o.framesPerScene) {
+      this.detection.warnings.push(`--frames-per-scene ${this.o.framesPerScene}: at ${this.probe.info.width}x${this.probe.info.height} the memory kept for a scene's candidate frames (${RESERVOIR_BYTES / 1024 / 1024} MB) holds ${cap}, so a scene gets at most ${cap} frames of its own, not ${this.o.framesPerScene}`);
+    }
     this.closeScene(null, this.window ? this.seen.last : summary.frameCount - 1);
     this.finish();
   }

@@ -182,7 +182,7 @@ export interface FramePick {
  */
 export class Reservoir {
   private items: CandidateFrame[] = [];
-  constructor(private readonly capacity = 16) {}
+  constructor(readonly capacity = 16) {}
 
   add(c: CandidateFrame): void {
     c.hold();

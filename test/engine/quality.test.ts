@@ -118,6 +118,23 @@ describe('upright frames for rotated video', () => {
   });
 });
 
+describe('frames per scene beyond what the candidate memory holds', () => {
+  it('1080p, 10 asked: the result says how many a scene can get; 5 asked: nothing said', async () => {
+    // Prepare: 2 s of 1080p (3 MB a frame: the 24 MB for the open scene's candidates hold 8).
+    const big = path.join(tmp, 'big.mp4');
+    await ff(['-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=${FPS}`, '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', big]);
+    // Act
+    const ten = await collectFrames(big, { framesPerScene: 10 });
+    const five = await collectFrames(big, { framesPerScene: 5 });
+    // Assess
+    const said = ten.result.warnings.map((w) => /^--frames-per-scene 10: at 1920x1080 .* holds (\d+), so a scene gets at most \1 frames of its own, not 10$/.exec(w)).find(Boolean);
+    expect(said).toBeTruthy();
+    expect(Number(said?.[1])).toBe(8);
+    expect(ten.frames.length).toBeLessThanOrEqual(8);
+    expect(five.result.warnings.some((w) => w.includes('--frames-per-scene'))).toBe(false);
+  }, 60_000);
+});
+
 describe('never blank', () => {
   it('a black scene between two content scenes yields no blank frame', async () => {
     // Act
