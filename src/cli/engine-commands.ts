@@ -70,6 +70,8 @@ export function registerEngineCommands(program: Command, io: { out: (s: string) 
         threshold: opts.threshold, minSceneLenSec: opts.minSceneLen, minConfidence: opts.minConfidence,
         ...(opts.start !== undefined ? { start: opts.start } : {}), ...(opts.end !== undefined ? { end: opts.end } : {}),
       });
+      // What the decode read through (damage, a size change): on stderr, so stdout stays the data.
+      for (const w of result.warnings) io.err(`warning: ${w}`);
       if (opts.export && !opts.out) {
         await writeExports(result, opts, io);
         return;
@@ -264,6 +266,7 @@ async function runExtract(input: string, opts: ExtractCliOptions, io: { out: (s:
         }
         summary.processed++;
         summary.frames += manifest.frames.length;
+        for (const w of manifest.warnings) io.err(`warning: ${video}: ${w}`);
         if (!folder && opts.json) io.out(JSON.stringify(manifest, null, 2));
         else if (opts.dryRun) io.out(`${video}: ${manifest.scenes.length} scenes, would write ${manifest.frames.length} frames to ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);
         else io.out(`${video}: ${manifest.scenes.length} scenes, ${manifest.frames.length} frames -> ${dir}${manifest.fallbackUsed ? ' (evenly spaced fallback)' : ''}`);

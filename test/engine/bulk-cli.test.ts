@@ -119,6 +119,31 @@ describe('probes started ahead (src/cli/probe-ahead.ts, the folder loop)', () =>
   });
 });
 
+describe('warnings on stderr', () => {
+  it('extract and detect print the result\'s warnings, stdout unchanged; a clean video prints none', async () => {
+    // Prepare: 1080p (the candidate memory holds 8 a scene) and a stream whose size changes.
+    const big = path.join(tmp, 'big.mp4');
+    await ff(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=30', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', big]);
+    const parts = ['160x120', '320x240'].map((s) => path.join(tmp, `part-${s}.ts`));
+    for (const [i, s] of ['160x120', '320x240'].entries()) await ff(['-f', 'lavfi', '-i', `testsrc2=s=${s}:r=30`, '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', parts[i] as string]);
+    const resized = path.join(tmp, 'resized.ts');
+    await writeFile(resized, Buffer.concat(await Promise.all(parts.map((p) => readFile(p)))));
+
+    // Act
+    const ex = await frames('extract', big, '-o', path.join(tmp, 'warn-big'), '--frames-per-scene', '10');
+    const det = await frames('detect', resized, '--json');
+    const clean = await frames('detect', clip, '--json');
+
+    // Assert
+    expect(ex.code).toBe(0);
+    expect(ex.stderr).toMatch(new RegExp(`warning: ${big.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: --frames-per-scene 10: at 1920x1080 .* holds 8`));
+    expect(det.code).toBe(0);
+    expect(det.stderr).toMatch(/warning: the picture size changes mid-stream \(160x120 at the start, then 320x240 from frame 60\)/);
+    expect(() => JSON.parse(det.stdout.toString()) as unknown).not.toThrow();
+    expect(clean.stderr).not.toMatch(/warning:/);
+  }, 120_000);
+});
+
 describe('an interrupted folder run', () => {
   // Frames under spool names, written by the encoder itself (ExtractOptions.spool): PNG by sharp, JPEG by ffmpeg.
   it.each(['png', 'jpeg'])('SIGINT (--mode all, %s): prints the summary, exits 130, leaves no unfinished folder with a manifest, nothing staged', async (format) => {
