@@ -71,7 +71,7 @@ const ours = (video: SynthClip, args: string[]) => (out: string): [string, strin
  */
 async function runMeasured(bin: string, args: string[], timeline = false): Promise<Timed & { cpu: number }> {
   const script = '"$@" >/dev/null; rc=$?; times; exit $rc';
-  const r = await runTimed('bash', ['-c', script, 'bash', bin, ...args], { sampleRss: true, timeline, keepStdout: true });
+  const r = await runTimed('bash', ['-c', script, 'bash', bin, ...args], { sampleRss: true, pss: false, timeline, keepStdout: true });
   // `times` prints the shell's own usage, then its children's: "0m3.870s 0m0.520s".
   const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(r.stdout.trim());
   const cpu = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : NaN;
@@ -80,6 +80,8 @@ async function runMeasured(bin: string, args: string[], timeline = false): Promi
 
 interface Measured {
   times: number[];
+  /** The memory sampler's own time per second of run (ms/s: thousandths of one core). */
+  samplerLoad: number[];
   peaks: number[];
   cpus: number[];
   failures: string[];
@@ -139,7 +141,7 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
     { key: 'scene-720', label: 'frames extract v (scene mode, 720p 20 s)', argv: ours(v720, []), video: v720 },
     { key: 'scene-1080', label: 'frames extract v (scene mode, 1080p 20 s)', argv: ours(v1080, []), video: v1080 },
   ];
-  const m = new Map<string, Measured>(commands.map((c) => [c.key, { times: [], peaks: [], cpus: [], failures: [] }]));
+  const m = new Map<string, Measured>(commands.map((c) => [c.key, { times: [], samplerLoad: [], peaks: [], cpus: [], failures: [] }]));
   const get = (k: string): Measured => m.get(k) as Measured;
   const once = async (c: Command, tag: string): Promise<Timed & { cpu: number }> => {
     const out = path.join(outRoot, `${c.key}-${tag}`);
@@ -160,6 +162,7 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
       get(c.key).times.push(r.ms);
       get(c.key).peaks.push((r.peakRss ?? 0) / MB);
       get(c.key).cpus.push(r.cpu);
+      get(c.key).samplerLoad.push(((r.samplerMs ?? 0) / r.ms) * 1000);
       console.log(`  round ${i + 1}: ${c.label.padEnd(72)} ${fmt(r.ms / 1000, 2).padStart(7)} s  ${fmt((r.peakRss ?? 0) / MB, 0).padStart(5)} MB${r.code !== 0 ? '  (FAILED)' : ''}`);
     }
   }
@@ -214,6 +217,10 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
   }
   console.log('\n' + table(rows));
   console.log(`(wall s: median of ${runs}; ratio: against the ffmpeg command above it, medians of the same rounds; CPU s: user + sys of the whole tree, median; peak RSS: summed over node and every ffmpeg, highest of the runs. ${os.availableParallelism()} cores.)`);
+  // The sampler shares the cores with the command it measures: its cost must stay small beside a
+  // command that keeps both busy (the full /proc scan it replaced took about a tenth of a core).
+  const load = commands.flatMap((c) => get(c.key).samplerLoad);
+  console.log(`(memory sampler, every 20 ms beside each run: median ${fmt(median(load) / 10, 2)}% of one core, highest ${fmt(Math.max(...load) / 10, 2)}%)`);
   return verdicts;
 }
 

@@ -42,10 +42,12 @@ export interface Timed {
   rssSamples?: number;
   /** (ms since start, summed tree RSS bytes) every ~200 ms, when asked for (`timeline`). */
   rssTimeline?: Array<[number, number]>;
+  /** Milliseconds the sampler itself spent sampling (on the bench's thread, beside the command). */
+  samplerMs?: number;
 }
 
 /** Runs a command to completion, measuring wall time (and optionally the tree's peak RSS). */
-export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolean; timeline?: boolean; cwd?: string; keepStdout?: boolean } = {}): Promise<Timed> {
+export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolean; timeline?: boolean; cwd?: string; keepStdout?: boolean; pss?: boolean } = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(bin, args, { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,7 +58,7 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
     });
     child.stderr.on('data', (c: Buffer) => err.push(c));
     let sampler: TreeSampler | undefined;
-    if ((opts.sampleRss || opts.timeline) && child.pid) sampler = new TreeSampler(child.pid, 20, opts.timeline === true);
+    if ((opts.sampleRss || opts.timeline) && child.pid) sampler = new TreeSampler(child.pid, 20, opts.timeline === true, opts.pss ?? true);
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
@@ -70,6 +72,7 @@ export function runTimed(bin: string, args: string[], opts: { sampleRss?: boolea
         rssSamples: sampler?.samples,
         peakPss: sampler?.peakPss,
         peakParts: sampler?.peakParts,
+        samplerMs: sampler?.busyMs,
         ...(opts.timeline ? { rssTimeline: sampler?.timeline ?? [] } : {}),
       });
     });
@@ -122,17 +125,8 @@ function readProcTable(): ProcRow[] {
   const rows: ProcRow[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // comm may contain spaces and parentheses: fields resume after the last ')'
-    const close = stat.lastIndexOf(')');
-    const rest = stat.slice(close + 2).split(' ');
-    // rest[0] = state (field 3), rest[1] = ppid (field 4), rest[21] = rss (field 24)
-    rows.push({ pid: Number(name), ppid: Number(rest[1]), comm: stat.slice(stat.indexOf('(') + 1, close), rss: Number(rest[21]) });
+    const row = procRow(Number(name)); // undefined: exited meanwhile
+    if (row) rows.push(row);
   }
   return rows;
 }
@@ -156,35 +150,94 @@ export interface TreeMemory {
   parts: Array<{ pid: number; comm: string; rss: number }>;
 }
 
-/** Memory of `root` and all its descendants right now. */
-export function treeMemory(root: number, withPss = true): TreeMemory {
-  const rows = readProcTable();
-  const children = new Map<number, number[]>();
-  const byPid = new Map<number, ProcRow>();
-  for (const r of rows) {
-    byPid.set(r.pid, r);
-    const list = children.get(r.ppid);
-    if (list) list.push(r.pid);
-    else children.set(r.ppid, [r.pid]);
+/**
+ * The direct children of `pid`, from its main thread's /proc children list (Node, bash and ffmpeg
+ * start their processes from the main thread), or undefined where the kernel has no such list.
+ */
+function childrenOf(pid: number): number[] | undefined {
+  try {
+    const list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return list ? list.split(' ').map(Number) : [];
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/proc/${pid}`) ? undefined : [];
   }
+}
+
+/** One process's row from /proc/<pid>/stat, or undefined once it has exited. */
+function procRow(pid: number): ProcRow | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm may contain spaces and parentheses: fields resume after the last ')'
+  const close = stat.lastIndexOf(')');
+  const rest = stat.slice(close + 2).split(' ');
+  // rest[0] = state (field 3), rest[1] = ppid (field 4), rest[21] = rss (field 24)
+  return { pid, ppid: Number(rest[1]), comm: stat.slice(stat.indexOf('(') + 1, close), rss: Number(rest[21]) };
+}
+
+/**
+ * Memory of `root` and all its descendants right now. The tree is walked from the root through
+ * each process's children list, so a sample reads two small files per process of the tree (four
+ * or five), not every process's on the machine: the sampler runs beside the command it measures,
+ * on the same two cores, and scanning all of /proc every 20 ms took about a tenth of a core from a
+ * command that keeps both busy (see README, "Bulk extraction"). Kernels without children lists get
+ * the full scan.
+ */
+export function treeMemory(root: number, withPss = true): TreeMemory {
+  const rows = treeRows(root) ?? treeRowsByScan(root);
+  const page = getPageSize();
   const out: TreeMemory = { rss: 0, pss: 0, parts: [] };
-  if (!byPid.has(root)) return out;
+  for (const row of rows) {
+    out.rss += row.rss * page;
+    out.parts.push({ pid: row.pid, comm: row.comm, rss: row.rss * page });
+    if (withPss) out.pss += pss(row.pid);
+  }
+  return out;
+}
+
+/** The tree's processes by their children lists; undefined where the kernel keeps none. */
+function treeRows(root: number): ProcRow[] | undefined {
+  const rows: ProcRow[] = [];
   const stack = [root];
   const seen = new Set<number>();
-  const page = getPageSize();
   while (stack.length) {
     const p = stack.pop() as number;
     if (seen.has(p)) continue;
     seen.add(p);
-    const row = byPid.get(p);
-    if (row) {
-      out.rss += row.rss * page;
-      out.parts.push({ pid: p, comm: row.comm, rss: row.rss * page });
-      if (withPss) out.pss += pss(p);
-    }
-    for (const c of children.get(p) ?? []) stack.push(c);
+    const row = procRow(p);
+    if (!row) continue; // exited meanwhile
+    const kids = childrenOf(p);
+    if (kids === undefined) return undefined;
+    rows.push(row);
+    stack.push(...kids);
   }
-  return out;
+  return rows;
+}
+
+/** The tree's processes from a scan of every process on the machine, linked by parent. */
+function treeRowsByScan(root: number): ProcRow[] {
+  const children = new Map<number, ProcRow[]>();
+  let top: ProcRow | undefined;
+  for (const r of readProcTable()) {
+    if (r.pid === root) top = r;
+    const list = children.get(r.ppid);
+    if (list) list.push(r);
+    else children.set(r.ppid, [r]);
+  }
+  const rows: ProcRow[] = [];
+  const stack = top ? [top] : [];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const r = stack.pop() as ProcRow;
+    if (seen.has(r.pid)) continue;
+    seen.add(r.pid);
+    rows.push(r);
+    stack.push(...(children.get(r.pid) ?? []));
+  }
+  return rows;
 }
 
 /** Sum of RSS (bytes) of `root` and all its descendants right now. */
@@ -201,17 +254,21 @@ export class TreeSampler {
   peakPss = 0;
   peakParts: TreeMemory['parts'] = [];
   samples = 0;
+  /** Time spent in sample() so far (ms). */
+  busyMs = 0;
   /** With `record`: (ms since start, summed RSS) of every 10th sample. */
   readonly timeline: Array<[number, number]> = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly t0 = performance.now();
-  constructor(private readonly root: number, everyMs = 20, private readonly record = false) {
+  /** `withPss`: also the PSS, every 5th sample (smaps_rollup walks every mapping: the costly part). */
+  constructor(private readonly root: number, everyMs = 20, private readonly record = false, private readonly withPss = true) {
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
   private sample(): void {
+    const start = performance.now();
     // PSS (smaps_rollup walks every mapping) only on every 5th sample, to keep the 20 ms cadence cheap
-    const m = treeMemory(this.root, this.samples % 5 === 0);
+    const m = treeMemory(this.root, this.withPss && this.samples % 5 === 0);
     if (this.record && this.samples % 10 === 0 && m.rss > 0) this.timeline.push([performance.now() - this.t0, m.rss]);
     this.samples++;
     if (m.rss > this.peak) {
@@ -219,6 +276,7 @@ export class TreeSampler {
       this.peakParts = m.parts;
     }
     if (m.pss > this.peakPss) this.peakPss = m.pss;
+    this.busyMs += performance.now() - start;
   }
   stop(): void {
     clearInterval(this.timer);
