@@ -218,7 +218,7 @@ async function speedAndMemory(runs: number, outRoot: string): Promise<Array<[str
   console.log('\n' + table(rows));
   console.log(`(wall s: median of ${runs}; ratio: against the ffmpeg command above it, medians of the same rounds; CPU s: user + sys of the whole tree, median; peak RSS: summed over node and every ffmpeg, highest of the runs. ${os.availableParallelism()} cores.)`);
   // The sampler shares the cores with the command it measures: its cost must stay small beside a
-  // command that keeps both busy (the full /proc scan it replaced took about a tenth of a core).
+  // command that keeps both busy (the full /proc scan it replaced took about a sixth of a core).
   const load = commands.flatMap((c) => get(c.key).samplerLoad);
   console.log(`(memory sampler, every 20 ms beside each run: median ${fmt(median(load) / 10, 2)}% of one core, highest ${fmt(Math.max(...load) / 10, 2)}%)`);
   return verdicts;

@@ -151,7 +151,7 @@ export interface TreeMemory {
 }
 
 /**
- * The direct children of `pid`, from its main thread's /proc children list (Node, bash and ffmpeg
+ * The direct children of `pid`, from its main thread's /proc children list (Node and bash
  * start their processes from the main thread), or undefined where the kernel has no such list.
  */
 function childrenOf(pid: number): number[] | undefined {
@@ -182,9 +182,9 @@ function procRow(pid: number): ProcRow | undefined {
  * Memory of `root` and all its descendants right now. The tree is walked from the root through
  * each process's children list, so a sample reads two small files per process of the tree (four
  * or five), not every process's on the machine: the sampler runs beside the command it measures,
- * on the same two cores, and scanning all of /proc every 20 ms took about a tenth of a core from a
- * command that keeps both busy (see README, "Bulk extraction"). Kernels without children lists get
- * the full scan.
+ * on the same two cores, and scanning all of /proc every 20 ms (with PSS every fifth time) took
+ * about a sixth of a core from a command that keeps both busy (see README, "Bulk extraction").
+ * Kernels without children lists get the full scan.
  */
 export function treeMemory(root: number, withPss = true): TreeMemory {
   const rows = treeRows(root) ?? treeRowsByScan(root);
