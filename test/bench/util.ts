@@ -200,6 +200,27 @@ export function treeMemory(root: number, withPss = true): TreeMemory {
 
 /** The tree's processes by their children lists; undefined where the kernel keeps none. */
 function treeRows(root: number): ProcRow[] | undefined {
+  return walkTree(root, procRow, childrenOf);
+}
+
+/** The tree's processes from a scan of every process on the machine, linked by parent. */
+function treeRowsByScan(root: number): ProcRow[] {
+  const byPid = new Map<number, ProcRow>();
+  const children = new Map<number, number[]>();
+  for (const r of readProcTable()) {
+    byPid.set(r.pid, r);
+    const list = children.get(r.ppid);
+    if (list) list.push(r.pid);
+    else children.set(r.ppid, [r.pid]);
+  }
+  return walkTree(root, (p) => byPid.get(p), (p) => children.get(p) ?? []) ?? [];
+}
+
+/**
+ * Depth-first from `root`: each process's row (skipped once it has exited) and its children;
+ * undefined as soon as `kidsOf` cannot tell.
+ */
+function walkTree(root: number, rowOf: (pid: number) => ProcRow | undefined, kidsOf: (pid: number) => number[] | undefined): ProcRow[] | undefined {
   const rows: ProcRow[] = [];
   const stack = [root];
   const seen = new Set<number>();
@@ -207,35 +228,12 @@ function treeRows(root: number): ProcRow[] | undefined {
     const p = stack.pop() as number;
     if (seen.has(p)) continue;
     seen.add(p);
-    const row = procRow(p);
-    if (!row) continue; // exited meanwhile
-    const kids = childrenOf(p);
+    const row = rowOf(p);
+    if (!row) continue;
+    const kids = kidsOf(p);
     if (kids === undefined) return undefined;
     rows.push(row);
     stack.push(...kids);
-  }
-  return rows;
-}
-
-/** The tree's processes from a scan of every process on the machine, linked by parent. */
-function treeRowsByScan(root: number): ProcRow[] {
-  const children = new Map<number, ProcRow[]>();
-  let top: ProcRow | undefined;
-  for (const r of readProcTable()) {
-    if (r.pid === root) top = r;
-    const list = children.get(r.ppid);
-    if (list) list.push(r);
-    else children.set(r.ppid, [r]);
-  }
-  const rows: ProcRow[] = [];
-  const stack = top ? [top] : [];
-  const seen = new Set<number>();
-  while (stack.length) {
-    const r = stack.pop() as ProcRow;
-    if (seen.has(r.pid)) continue;
-    seen.add(r.pid);
-    rows.push(r);
-    stack.push(...(children.get(r.pid) ?? []));
   }
   return rows;
 }
