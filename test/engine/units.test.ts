@@ -75,6 +75,32 @@ describe('RGB candidates (--mode all) measure like YUV ones', () => {
     expect(Math.abs(laplacianVariance(rgb, W, H) - sy) / sy).toBeGreaterThan(0.05);
     expect(dHash(rgb, W, H, 'rgb24')).toBe(dHash(yuv, W, H));
   });
+
+  it('sharpness of a luma plane is the variance of the Laplacian on its sampling grid, at any width', () => {
+    // The definition, summed in plain doubles: what the planar loop's int32 row sums must equal.
+    const reference = (p: Uint8Array, w: number, h: number): number => {
+      const step = Math.max(1, Math.floor(w / 320));
+      const laps: number[] = [];
+      for (let y = step; y < h - step; y += step) {
+        for (let x = step; x < w - step; x += step) {
+          const i = y * w + x;
+          laps.push(4 * (p[i] as number) - (p[i - 1] as number) - (p[i + 1] as number) - (p[i - w] as number) - (p[i + w] as number));
+        }
+      }
+      if (laps.length === 0) return 0;
+      const mean = laps.reduce((a, b) => a + b, 0) / laps.length;
+      return Math.round((laps.reduce((a, b) => a + b * b, 0) / laps.length - mean * mean) * 10) / 10;
+    };
+    for (const [w, h] of [[639, 40], [640, 37], [641, 36], [959, 20], [1920, 14], [1920, 12], [7, 5]] as const) {
+      // Extremes too: a checkerboard of 0 and 255 gives |lap| = 1020 at every sample.
+      for (const fill of [(_i: number) => rnd(), (i: number) => ((i + Math.floor(i / w)) % 2 ? 255 : 0)]) {
+        const plane = Buffer.alloc(w * h);
+        for (let i = 0; i < plane.length; i++) plane[i] = fill(i);
+        expect(laplacianVariance(plane, w, h, 'gray')).toBe(reference(plane, w, h));
+      }
+    }
+    expect(laplacianVariance(Buffer.alloc(4 * 2), 4, 2, 'gray')).toBe(0);
+  });
 });
 
 describe('Reservoir', () => {
